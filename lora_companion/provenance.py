@@ -44,8 +44,10 @@ class Context:
     provenance: dict = field(default_factory=dict)
 
     def generator(self, offset: int = 0) -> torch.Generator:
-        """A fresh generator seeded with ``seed + offset`` (one per experiment keeps experiments independent)."""
-        return torch.Generator(device=self.device).manual_seed(self.params.get("seed", 0) + offset)
+        """A fresh CPU generator seeded with ``seed + offset`` (one per experiment keeps experiments independent).
+
+        Random data is drawn on the CPU and then moved to ``device``, so a GPU run sees the same draws."""
+        return torch.Generator().manual_seed(self.params.get("seed", 0) + offset)
 
 
 def setup(notebook: str, params: dict, dtype: torch.dtype = torch.float64) -> Context:
