@@ -1,0 +1,101 @@
+"""``lora-companion``: list, run, record, claims, build.
+
+    lora-companion list
+    lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR]
+    lora-companion record [TARGET]
+    lora-companion claims [--json]
+    lora-companion build
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from . import runner
+from .book import CHAPTERS, ROOT, notebooks
+from .params import PROFILES, ParameterError
+
+
+def _list(args) -> None:
+    for chapter in CHAPTERS:
+        print(chapter)
+        for nb in notebooks(chapter):
+            print(f"  {nb}")
+            for p in runner.parameter_table(nb):
+                bounds = ", ".join(f"{k}={v}" for k, v in p["bounds"].items())
+                print(f"      {p['name']}: {p['type']} = {p['default']}  # {p['help']}" + (f"  [{bounds}]" if bounds else ""))
+
+
+def _run(args) -> None:
+    jobs = runner.plan(args.target, args.profile, args.param)
+    out = runner.check_out(Path(args.out) if args.out else runner.default_out(args.target, args.profile))
+    print(f"run {args.target} at the {args.profile} profile into {out}")
+    results = runner.run(jobs, out, args.profile)
+    counts = {}
+    for c in results["claims"]:
+        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    print(f"{len(results['claims'])} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    print(f"results: {out / 'results.json'}")
+
+
+def _record(args) -> None:
+    runner.record(args.target)
+    print("record updated: review with `git diff book/` and commit")
+
+
+def _claims(args) -> None:
+    claims = runner.committed_claims()
+    if args.json:
+        print(json.dumps(claims, indent=2, ensure_ascii=False))
+        return
+    for c in claims:
+        print(f"{c['verdict']:<15} {c['chapter']:<14} {c['id']:<36} measured={c['measured']}")
+    print(f"{len(claims)} claims")
+
+
+def _build(args) -> None:
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n", "--keep-going"]
+    subprocess.run(cmd, check=True)
+    print(f"HTML: {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lora-companion", description="LoRA Theory, Reproduced: run and inspect the book")
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="chapters, notebooks and their parameters").set_defaults(func=_list)
+    r = sub.add_parser("run", help="execute a notebook or chapter into a new run folder")
+    r.add_argument("target", help="a chapter (e.g. ntk_landscape) or a notebook id (e.g. preliminaries)")
+    r.add_argument("--profile", choices=PROFILES, default="book")
+    r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="override a parameter (repeatable)")
+    r.add_argument("--out", help="run folder to create (default: runs/<target>-<profile>-<time>)")
+    r.set_defaults(func=_run)
+    rec = sub.add_parser("record", help="re-execute the committed notebooks at the book profile (rewrites book/)")
+    rec.add_argument("target", nargs="?", help="a chapter or notebook id (default: the whole book)")
+    rec.set_defaults(func=_record)
+    c = sub.add_parser("claims", help="every claim in the committed record")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.set_defaults(func=_claims)
+    sub.add_parser("build", help="build the HTML book (strict)").set_defaults(func=_build)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ParameterError, KeyError, FileExistsError, ValueError, runner.RunError) as err:
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"lora-companion: error: {msg}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as err:
+        print(f"lora-companion: error: {err}", file=sys.stderr)
+        return err.returncode or 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

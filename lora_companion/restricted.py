@@ -1,0 +1,109 @@
+"""Monte-Carlo estimates of the restricted strong convexity (RSC) and smoothness (RSM) constants.
+
+Definitions (Kim, Kim, Ryu 2025, Sec. 2.2), for f: R^{m×n} → R twice differentiable, a minimizer X⋆, a rank
+bound r and a radius D, over the set  𝒮 = {X : rank X ≤ r, ‖X − X⋆‖_F ≤ D}:
+
+* RSC constant α = inf_{X∈𝒮}  ⟨∇f(X) − ∇f(X⋆), X − X⋆⟩ / ‖X − X⋆‖_F²;
+* RSM constant β = sup_{X∈𝒮, U, V}  ∇²f(X)[UX + XV, UX + XV] / ‖UX + XV‖_F²   over rank-1 U ∈ R^{m×m},
+  V ∈ R^{n×n} with ‖U‖_F = ‖V‖_F = 1.
+
+Neither constant can be computed exactly for a non-convex f, so — like the paper's Table 2 (1000 samples) — we
+evaluate the two quotients at random points and report the minimum and the maximum. These are **estimates**: a
+Monte-Carlo minimum can only over-estimate α and a Monte-Carlo maximum can only under-estimate β, so 2α̂/β̂
+over-estimates 2α/β. Conclusions drawn from 2α̂ ≤ β̂ ("generic regime") are therefore safer than from 2α̂ > β̂.
+
+Sampling (our reading: the paper's appendix, which describes its sampler, was not available to us): a point of
+𝒮 is X = Π_r(X⋆ + ρ Δ/‖Δ‖_F), the best rank-r approximation of a random perturbation of X⋆ with a Gaussian
+direction Δ and radius ρ ~ D·Uniform(0, 1); samples that land outside the D-ball are discarded. U and V are
+products u₁u₂ᵀ of independent uniform unit vectors. Gradients come from ``torch.func.grad`` and the quadratic
+form ∇²f(X)[Z, Z] from a forward-over-reverse Hessian-vector product (``torch.func.jvp`` of the gradient).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch.func import grad, jvp, vmap
+
+MatrixFn = Callable[[torch.Tensor], torch.Tensor]  # one (m, n) matrix -> scalar
+
+
+def rsc_quotients(f: MatrixFn, X_star: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """⟨∇f(X) − ∇f(X⋆), X − X⋆⟩ / ‖X − X⋆‖_F² for every X in the batch (S, m, n) → (S,)."""
+    g = vmap(grad(f))(X) - grad(f)(X_star)
+    d = X - X_star
+    return (g * d).sum((-2, -1)) / d.square().sum((-2, -1))
+
+
+def hessian_form(f: MatrixFn, X: torch.Tensor, Z: torch.Tensor) -> torch.Tensor:
+    """∇²f(X)[Z, Z] = ⟨Z, ∇²f(X) Z⟩ for batches X, Z (S, m, n) → (S,), by jvp of the gradient."""
+    def one(x, z):
+        return (jvp(grad(f), (x,), (z,))[1] * z).sum()
+
+    return vmap(one)(X, Z)
+
+
+def rsm_quotients(f: MatrixFn, X: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """∇²f(X)[Z, Z] / ‖Z‖_F² with Z = UX + XV, for batches X (S, m, n), U (S, m, m), V (S, n, n) → (S,)."""
+    Z = U @ X + X @ V
+    return hessian_form(f, X, Z) / Z.square().sum((-2, -1))
+
+
+def sample_restricted_set(X_star: torch.Tensor, r: int, D: float, n_samples: int,
+                          gen: torch.Generator) -> torch.Tensor:
+    """Up to ``n_samples`` points X with rank X ≤ r and 0 < ‖X − X⋆‖_F ≤ D (see the module docstring).
+
+    Draws happen on the CPU with ``gen`` and the result moves to X⋆'s device. Samples outside the ball (or
+    at X⋆ itself) are dropped, so slightly fewer than ``n_samples`` may come back.
+    """
+    m, n = X_star.shape
+    dtype = X_star.dtype
+    delta = torch.randn(n_samples, m, n, generator=gen, dtype=dtype)
+    rho = D * torch.rand(n_samples, generator=gen, dtype=dtype)
+    delta = (delta * (rho / torch.linalg.matrix_norm(delta))[:, None, None]).to(X_star.device)
+    U, s, Vh = torch.linalg.svd(X_star + delta, full_matrices=False)
+    X = (U[..., :r] * s[..., None, :r]) @ Vh[..., :r, :]
+    dist = torch.linalg.matrix_norm(X - X_star)
+    keep = (dist <= D) & (dist > 1e-12 * max(D, 1.0))
+    return X[keep]
+
+
+def random_rank_one_unit(d: int, n_samples: int, gen: torch.Generator, dtype=torch.float64) -> torch.Tensor:
+    """Rank-1 d×d matrices u₁u₂ᵀ with independent uniform unit vectors u₁, u₂ (so ‖·‖_F = 1): (S, d, d)."""
+    u = torch.randn(2, n_samples, d, generator=gen, dtype=dtype)
+    u = u / u.norm(dim=-1, keepdim=True)
+    return u[0][:, :, None] * u[1][:, None, :]
+
+
+@dataclass
+class RestrictedEstimate:
+    """Monte-Carlo estimates α̂ = min of the RSC quotients and β̂ = max of the RSM quotients.
+
+    α̂ ≥ α (an over-estimate) and β̂ ≤ β (an under-estimate); ``rsc`` and ``rsm`` hold every quotient.
+    """
+
+    alpha: float
+    beta: float
+    rsc: torch.Tensor
+    rsm: torch.Tensor
+    r: int
+    D: float
+
+    @property
+    def ratio(self) -> float:
+        """2α̂/β̂: > 1 points to the special regime, ≤ 1 to the generic one (Theorem 1)."""
+        return 2 * self.alpha / self.beta
+
+
+def estimate_constants(f: MatrixFn, X_star: torch.Tensor, r: int, D: float, n_samples: int,
+                       gen: torch.Generator) -> RestrictedEstimate:
+    """Estimate the (r, D)-RSC and RSM constants of ``f`` about ``X_star`` from ``n_samples`` random points."""
+    m, n = X_star.shape
+    X = sample_restricted_set(X_star, r, D, n_samples, gen)
+    k = X.shape[0]
+    U = random_rank_one_unit(m, k, gen, X_star.dtype).to(X_star.device)
+    V = random_rank_one_unit(n, k, gen, X_star.dtype).to(X_star.device)
+    rsc = rsc_quotients(f, X_star, X)
+    rsm = rsm_quotients(f, X, U, V)
+    return RestrictedEstimate(alpha=rsc.min().item(), beta=rsm.max().item(), rsc=rsc, rsm=rsm, r=r, D=D)

@@ -1,0 +1,261 @@
+"""Two-layer student–teacher models with Gaussian inputs, trained by online SGD (rank-1 fine-tuning chapter).
+
+Model (our reading of Dayi & Chen 2025, see ``book/rank_one/index.md``): f_W(x) = Σ_i a_i σ(⟨w_i, x⟩), W ∈ R^{k×d}
+with rows w_i, fixed outer weights a, x ~ N(0, I_d). Base model W0; teacher W* = W0 + ξ u* v*ᵀ (rank-1 perturbation,
+‖v*‖ = 1). Loss per sample ½(f_W(x) − f*(x))².
+
+Every tensor carries a leading *run* dimension R: seeds, activations, dimensions and sweep points are all runs and
+are trained in one batched loop. Different input dimensions share one tensor through a per-run mask: run r lives
+in the first d_r coordinates of R^{d_max} (its x, W0 rows, v*, v are zero elsewhere, and every update is a multiple
+of x, so they stay there). Different activations share one tensor through a one-hot mixing matrix.
+
+Gradients are written out (∂L/∂W = mean_b e_b (a ⊙ σ'(W x_b)) x_bᵀ with e = f − y) and tested against autograd.
+Online SGD draws fresh samples every step; results count *samples* (steps × batch), not steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import hermite
+from .linearize import jacobian_features
+
+MODES = ("sphere", "lora", "full")
+
+
+class Activations:
+    """σ per run: σ_r(z) = Σ_j onehot[r, j] σ_j(z) over the distinct activations ``names``."""
+
+    def __init__(self, per_run: list[str], dtype=torch.float64, device="cpu"):
+        self.names = sorted(set(per_run), key=list(hermite.FUNCTIONS).index)
+        for n in self.names:
+            hermite.activation(n)
+        self.onehot = torch.tensor([[float(p == n) for n in self.names] for p in per_run], dtype=dtype,
+                                   device=device)
+
+    def _mix(self, z: torch.Tensor, which: int) -> torch.Tensor:
+        shape = (-1,) + (1,) * (z.dim() - 1)
+        return sum(self.onehot[:, j].view(shape) * hermite.FUNCTIONS[n][which](z) for j, n in enumerate(self.names))
+
+    def value(self, z: torch.Tensor) -> torch.Tensor:
+        """σ_r(z[r, ...]) for z of shape (R, ...)."""
+        return self._mix(z, 0)
+
+    def deriv(self, z: torch.Tensor) -> torch.Tensor:
+        """σ_r'(z[r, ...])."""
+        return self._mix(z, 1)
+
+
+@dataclass
+class Problem:
+    """A batch of R student–teacher problems.
+
+    ``W0`` (R, k, d): base weights (zero for the GLM baseline); ``a`` (R, k): outer weights; ``u_star`` (R, k),
+    ``v_star`` (R, d), ``xi`` (R,): the teacher's perturbation ξ u* v*ᵀ; ``mask`` (R, d): 1 on the first d_r
+    coordinates; ``act``: the activation of each run.
+    """
+
+    W0: torch.Tensor
+    a: torch.Tensor
+    u_star: torch.Tensor
+    v_star: torch.Tensor
+    xi: torch.Tensor
+    mask: torch.Tensor
+    act: Activations
+
+    @property
+    def dims(self) -> torch.Tensor:
+        """Input dimension d_r of each run."""
+        return self.mask.sum(-1)
+
+    @property
+    def W_star(self) -> torch.Tensor:
+        return self.W0 + self.xi[:, None, None] * self.u_star[:, :, None] * self.v_star[:, None, :]
+
+    def sample(self, batch: int, gen: torch.Generator) -> torch.Tensor:
+        """Fresh inputs x ~ N(0, I_{d_r}) for every run: (R, batch, d), drawn on the CPU by ``gen``."""
+        R, d = self.mask.shape
+        x = torch.randn(R, batch, d, generator=gen, dtype=self.mask.dtype).to(self.mask.device)
+        return x * self.mask[:, None, :]
+
+    def teacher(self, x: torch.Tensor) -> torch.Tensor:
+        return forward(self.W_star, self.a, x, self.act)
+
+
+def unit_vectors(R: int, mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Uniform random unit vectors on the sphere of R^{d_r} (zero outside the mask): (R, d)."""
+    v = torch.randn(R, mask.shape[-1], generator=gen, dtype=mask.dtype).to(mask.device) * mask
+    return v / v.norm(dim=-1, keepdim=True)
+
+
+def orthonormal_rows(R: int, k: int, mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """k orthonormal rows in R^{d_r} for each run (QR of a Gaussian d×k matrix, restricted by the mask)."""
+    G = torch.randn(R, mask.shape[-1], k, generator=gen, dtype=mask.dtype).to(mask.device) * mask[:, :, None]
+    Q = torch.linalg.qr(G).Q * mask[:, :, None]
+    return Q.mT
+
+
+def dim_mask(dims: list[int] | torch.Tensor, dtype=torch.float64, device="cpu") -> torch.Tensor:
+    """(R, d_max) mask with ones on the first d_r coordinates of run r."""
+    dims = torch.as_tensor(dims)
+    return (torch.arange(int(dims.max()))[None, :] < dims[:, None]).to(dtype=dtype, device=device)
+
+
+def forward(W: torch.Tensor, a: torch.Tensor, x: torch.Tensor, act: Activations) -> torch.Tensor:
+    """f_W(x) = Σ_i a_i σ(⟨w_i, x⟩) for W (R, k, d), a (R, k), x (R, B, d) → (R, B)."""
+    return (act.value(torch.einsum("rkd,rbd->rbk", W, x)) * a[:, None, :]).sum(-1)
+
+
+def loss_and_grad(W: torch.Tensor, a: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                  act: Activations) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mini-batch loss L = mean_b ½(f_W(x_b) − y_b)² per run (R,) and ∂L/∂W (R, k, d)."""
+    pre = torch.einsum("rkd,rbd->rbk", W, x)
+    e = (act.value(pre) * a[:, None, :]).sum(-1) - y
+    g = torch.einsum("rb,rbk,rbd->rkd", e, act.deriv(pre) * a[:, None, :], x) / x.shape[1]
+    return 0.5 * e.square().mean(-1), g
+
+
+def relative_mse(W: torch.Tensor, problem: Problem, x_test: torch.Tensor, y_test: torch.Tensor) -> torch.Tensor:
+    """Test MSE of f_W normalized by the variance of the teacher on the test set: (R,)."""
+    err = (forward(W, problem.a, x_test, problem.act) - y_test).square().mean(-1)
+    return err / y_test.var(-1)
+
+
+@dataclass
+class Trajectory:
+    """What online SGD recorded.
+
+    ``samples`` (n_rec,): samples seen at each record; ``overlap`` (n_rec, R): m = ⟨v/‖v‖, v*⟩ (NaN for ``full``);
+    ``mse`` (n_rec, R): relative test MSE (empty if no test set); ``W`` (R, k, d): final weights;
+    ``failed`` (R,): runs that produced a non-finite value (their numbers are meaningless).
+    """
+
+    samples: torch.Tensor
+    overlap: torch.Tensor
+    mse: torch.Tensor
+    W: torch.Tensor
+    failed: torch.Tensor
+
+
+def online_sgd(problem: Problem, mode: str, *, steps: int, lr: torch.Tensor | float, gen: torch.Generator,
+               batch: int = 1, record_every: int = 1, W_init: torch.Tensor | None = None,
+               v_init: torch.Tensor | None = None, u_scale: torch.Tensor | None = None,
+               x_test: torch.Tensor | None = None, X_stream: torch.Tensor | None = None) -> Trajectory:
+    """Online SGD from the base model, one fresh mini-batch of ``batch`` samples per step.
+
+    Modes (W = the student's hidden weights; η = ``lr`` per run, e.g. c/d_r):
+
+    * ``sphere`` — W = W0 + ξ u* vᵀ with u* known, v on the unit sphere; projected (spherical) SGD
+      v ← (v − η (I − vvᵀ)∇_v L)/‖·‖ (Ben Arous, Gheissari, Jagannath 2021). ``u_scale`` (R, k) replaces ξu*.
+    * ``lora`` — W = W0 + u vᵀ with (u, v) trainable by plain SGD, u₀ = 0 (the student is the base model at
+      t = 0, as in LoRA with B = 0), v₀ a random unit vector.
+    * ``full`` — every entry of W trained by plain SGD from ``W_init`` (default W0): full fine-tuning, or
+      training from scratch when ``W_init`` is a fresh random initialization.
+
+    ``X_stream`` (steps, R, batch, d), if given, replaces the random draws (to reuse the very samples elsewhere).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if steps < 1 or batch < 1 or record_every < 1:
+        raise ValueError(f"steps, batch and record_every must be ≥ 1, got {steps}, {batch}, {record_every}")
+    R = problem.W0.shape[0]
+    lr = torch.as_tensor(lr, dtype=problem.W0.dtype, device=problem.W0.device).expand(R)
+    v = unit_vectors(R, problem.mask, gen) if v_init is None else v_init.clone()
+    u = problem.xi[:, None] * problem.u_star if u_scale is None else u_scale
+    if mode == "lora":
+        u = torch.zeros_like(problem.u_star)
+    W = (problem.W0 if W_init is None else W_init).clone()
+    y_test = problem.teacher(x_test) if x_test is not None else None
+    failed = torch.zeros(R, dtype=torch.bool, device=W.device)
+    rec_s, rec_m, rec_e = [], [], []
+
+    def weights():
+        return W if mode == "full" else problem.W0 + u[:, :, None] * v[:, None, :]
+
+    def record(step):
+        Wc = weights()
+        rec_s.append(step * batch)
+        rec_m.append(overlap(mode, u, v, problem))
+        if x_test is not None:
+            rec_e.append(relative_mse(Wc, problem, x_test, y_test))
+        failed.logical_or_(~torch.isfinite(Wc).flatten(1).all(-1))
+
+    record(0)
+    for step in range(1, steps + 1):
+        x = problem.sample(batch, gen) if X_stream is None else X_stream[step - 1]
+        _, g = loss_and_grad(weights(), problem.a, x, problem.teacher(x), problem.act)
+        if mode == "full":
+            W = W - lr[:, None, None] * g
+        elif mode == "lora":
+            gu, gv = torch.einsum("rkd,rd->rk", g, v), torch.einsum("rkd,rk->rd", g, u)
+            u, v = u - lr[:, None] * gu, v - lr[:, None] * gv
+        else:
+            gv = torch.einsum("rkd,rk->rd", g, u)
+            gv = gv - (gv * v).sum(-1, keepdim=True) * v
+            v = v - lr[:, None] * gv
+            v = v / v.norm(dim=-1, keepdim=True)
+        if step % record_every == 0 or step == steps:
+            record(step)
+    empty = torch.empty(0, R, dtype=W.dtype, device=W.device)
+    return Trajectory(samples=torch.tensor(rec_s, dtype=torch.float64), overlap=torch.stack(rec_m),
+                      mse=torch.stack(rec_e) if rec_e else empty, W=weights(), failed=failed)
+
+
+def overlap(mode: str, u: torch.Tensor, v: torch.Tensor, problem: Problem) -> torch.Tensor:
+    """m = ⟨v, v*⟩/‖v‖ (R,); for ``lora`` multiplied by sign⟨u, u*⟩ (uvᵀ = (−u)(−v)ᵀ; sign 0 counts as +);
+    NaN for ``full`` (no direction to compare)."""
+    if mode == "full":
+        return torch.full(v.shape[:1], float("nan"), dtype=v.dtype, device=v.device)
+    m = (v * problem.v_star).sum(-1) / v.norm(dim=-1)
+    if mode == "lora":
+        m = m * torch.where((u * problem.u_star).sum(-1) < 0, -1.0, 1.0)
+    return m
+
+
+def hitting_time(samples: torch.Tensor, values: torch.Tensor, threshold: float, above: bool = True) -> torch.Tensor:
+    """First recorded sample count at which ``values`` (n_rec, R) reaches ``threshold`` (≥ if ``above``, else ≤);
+    ``inf`` for runs that never do within the budget (censored). NaN values never count as reached."""
+    hit = values >= threshold if above else values <= threshold
+    first = torch.where(hit.any(0), hit.float().argmax(0), -1)
+    t = samples.to(values.dtype)[first.clamp(min=0)]
+    return torch.where(first >= 0, t, torch.full_like(t, float("inf")))
+
+
+def censored_median(times: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Median over ``dim`` where a censored run (inf) counts as longer than any finite one: the median is inf
+    exactly when at least half of the runs are censored (lower median for an even count)."""
+    return times.sort(dim=dim).values.select(dim, (times.shape[dim] - 1) // 2)
+
+
+# --- the linearized (kernel) predictor -------------------------------------------------------------------------------
+
+def kernel_fit(W0: torch.Tensor, a: torch.Tensor, onehot: torch.Tensor, names: list[str], X: torch.Tensor,
+               y: torch.Tensor, ridge: float) -> torch.Tensor:
+    """Ridge regression of y − f_{W0}(x) on the NTK features G(x) = ∇_W f_{W0}(x) (torch.func) for every run.
+
+    Returns δ (R, k, d) minimizing (1/N) Σ_n (y_n − f_{W0}(x_n) − ⟨G(x_n), δ⟩)² + ridge ‖δ‖²; the predictor is
+    f_{W0}(x) + ⟨G(x), δ⟩ (the lazy/kernel regime). W0 (R, k, d), a (R, k), onehot (R, J) over ``names``,
+    X (R, N, d), y (R, N).
+    """
+    def one(W0r, ar, hr, Xr, yr):
+        def f(W, x):
+            z = W @ x
+            s = sum(hr[j] * hermite.FUNCTIONS[n][0](z) for j, n in enumerate(names))
+            return (ar * s).sum()[None]
+
+        G = jacobian_features(f, W0r, Xr).flatten(1)                 # (N, k·d)
+        r = yr - torch.vmap(f, in_dims=(None, 0))(W0r, Xr)[:, 0]
+        N, p = G.shape
+        A = G.T @ G / N + ridge * torch.eye(p, dtype=G.dtype, device=G.device)
+        return torch.linalg.solve(A, G.T @ r / N).view_as(W0r)
+
+    return torch.vmap(one)(W0, a, onehot, X, y)
+
+
+def kernel_predict(W0: torch.Tensor, a: torch.Tensor, act: Activations, delta: torch.Tensor,
+                   x: torch.Tensor) -> torch.Tensor:
+    """f_{W0}(x) + ⟨∇_W f_{W0}(x), δ⟩ = f_{W0}(x) + Σ_i a_i σ'(⟨w_i, x⟩)⟨δ_i, x⟩ for x (R, B, d) → (R, B)."""
+    pre = torch.einsum("rkd,rbd->rbk", W0, x)
+    lin = torch.einsum("rbk,rkd,rbd->rb", act.deriv(pre) * a[:, None, :], delta, x)
+    return forward(W0, a, x, act) + lin

@@ -1,0 +1,78 @@
+"""Invariants of the committed book, nbval's ability to catch a changed number, and the strict HTML build."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+import yaml
+
+from lora_companion.book import BOOK, ROOT, notebook_path, notebooks
+from lora_companion.params import notebook_spec
+from lora_companion.runner import committed_claims
+
+ALL = notebooks()
+TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list[int]": "list", "list[float]": "list"}
+
+
+@pytest.mark.parametrize("nb", ALL)
+def test_parameters_cell_matches_its_declaration(nb):
+    found = papermill.inspect_notebook(str(notebook_path(nb)))
+    declared = notebook_spec(nb)["params"]
+    assert list(found) == list(declared), "parameters cell and profile file declare different names"
+    for name, p in found.items():
+        assert p["inferred_type_name"].startswith(TYPES[declared[name]["type"]]), name
+        assert p["help"], f"parameter {name} has no help comment"
+
+
+@pytest.mark.parametrize("nb", ALL)
+def test_figure_ids_match_cell_labels(nb):
+    for cell in nbformat.read(notebook_path(nb), as_version=4).cells:
+        shown = re.findall(r'figures\.show\([^\n]*?"(fig-[a-z0-9-]+)"', cell.source)
+        label = cell.metadata.get("mystnb", {}).get("figure", {}).get("name")
+        if shown:
+            assert shown == [label], f"figure {shown} shown in a cell labelled {label!r}"
+
+
+def test_ids_are_unique_and_every_notebook_is_in_the_toc():
+    labels = [c.metadata["mystnb"]["figure"]["name"] for nb in ALL
+              for c in nbformat.read(notebook_path(nb), as_version=4).cells if "figure" in c.metadata.get("mystnb", {})]
+    assert len(labels) == len(set(labels))
+    ids = [c["id"] for c in committed_claims()]
+    assert len(ids) == len(set(ids))
+    toc = (ROOT / "_toc.yml").read_text()
+    for nb in ALL:
+        assert f"book/{nb}" in toc
+
+
+@pytest.mark.slow
+def test_nbval_fails_when_a_stored_number_changes(tmp_path):
+    nb = nbformat.read(notebook_path("preliminaries"), as_version=4)
+    changed = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and "planted:" in out.text:
+                out.text = out.text.replace("0.45", "0.46")
+                changed += 1
+    assert changed == 1
+    nbformat.write(nb, tmp_path / "tampered.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+                           "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "-o", "addopts=",
+                           "-p", "no:xdist", str(tmp_path / "tampered.ipynb")], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "0.46" in proc.stdout and "1 failed" in proc.stdout
+
+
+@pytest.mark.slow
+def test_strict_book_build(tmp_path):
+    proc = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n",
+                           "--keep-going", "--path-output", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    html = tmp_path / "_build" / "html"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    files += [s["file"] for part in toc["parts"] for c in part["chapters"] for s in c.get("sections", [])]
+    for f in files:
+        assert (html / f"{f}.html").is_file(), f
