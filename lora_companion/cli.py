@@ -1,9 +1,10 @@
-"""``lora-companion``: list, run, record, claims, build.
+"""``lora-companion``: list, run, record, claims, figures export, build.
 
     lora-companion list
     lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR]
     lora-companion record [TARGET]
     lora-companion claims [--json]
+    lora-companion figures export [--from RUN | --target TARGET] --out DIR
     lora-companion build
 """
 from __future__ import annotations
@@ -56,6 +57,13 @@ def _claims(args) -> None:
     print(f"{len(claims)} claims")
 
 
+def _export(args) -> None:
+    from .figure_export import export, export_record
+
+    index = export(Path(args.source), Path(args.out)) if args.source else export_record(Path(args.out), args.target)
+    print(f"exported {len(index)} figures (PNG, PDF, SVG) with index.json, index.csv and figures.bib to {args.out}")
+
+
 def _build(args) -> None:
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n", "--keep-going"]
     subprocess.run(cmd, check=True)
@@ -79,6 +87,13 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("claims", help="every claim in the committed record")
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=_claims)
+    fig = sub.add_parser("figures", help="citable figures").add_subparsers(dest="action", required=True)
+    ex = fig.add_parser("export", help="every figure in PNG, PDF and SVG with an index and BibTeX")
+    ex.add_argument("--from", dest="source", metavar="RUN", help="a run folder (default: re-execute the record's "
+                    "notebooks at the book profile into a temporary run)")
+    ex.add_argument("--target", help="with no --from: only this chapter or notebook")
+    ex.add_argument("--out", required=True, help="folder to create")
+    ex.set_defaults(func=_export)
     sub.add_parser("build", help="build the HTML book (strict)").set_defaults(func=_build)
     return ap
 

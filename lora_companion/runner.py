@@ -58,8 +58,9 @@ def parameter_table(notebook: str) -> list[dict]:
              "default": found[name]["default"], "help": found[name]["help"]} for name in declared]
 
 
-def plan(target: str, profile: str = "book", overrides: list[tuple[str, str]] = ()) -> list[Job]:
-    """Resolve the parameters of every notebook of ``target``: defaults ← profile ← ``-p NAME VALUE`` overrides.
+def plan(target: str | None, profile: str = "book", overrides: list[tuple[str, str]] = ()) -> list[Job]:
+    """Resolve the parameters of every notebook of ``target`` (None: the whole book): defaults ← profile ←
+    ``-p NAME VALUE`` overrides.
 
     A name that no notebook of the target declares is refused, as is any ill-typed or out-of-range value.
     """
@@ -68,7 +69,7 @@ def plan(target: str, profile: str = "book", overrides: list[tuple[str, str]] = 
     for name, _ in overrides:
         if not any(name in notebook_spec(nb)["params"] for nb in ids):
             known = sorted({p for nb in ids for p in notebook_spec(nb)["params"]})
-            raise ParameterError(f"unknown parameter {name!r} for {target!r}; known: {', '.join(known)}")
+            raise ParameterError(f"unknown parameter {name!r} for {target or 'the book'!r}; known: {', '.join(known)}")
     for nb in ids:
         injected = profile_overrides(nb, profile)
         for name, text in overrides:
@@ -165,7 +166,10 @@ def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=pri
 
 
 def record(target: str | None = None, progress: bool = True, log=print) -> list[str]:
-    """Re-execute committed notebooks at the book profile and replace them: how the record is regenerated."""
+    """Re-execute committed notebooks at the book profile and replace them (how the record is regenerated), then
+    regenerate the claims dashboard from the new record."""
+    from . import dashboard
+
     ids = notebooks(target)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.pop(RUN_DIR_ENV, None)
@@ -176,6 +180,7 @@ def record(target: str | None = None, progress: bool = True, log=print) -> list[
             _execute(Job(nb, notebook_path(nb), {}), executed, progress)
             shutil.copyfile(executed, notebook_path(nb))
             log(f"      done in {time.perf_counter() - t0:.1f} s")
+    dashboard.write(committed_claims())
     return ids
 
 

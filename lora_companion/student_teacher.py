@@ -116,6 +116,17 @@ def loss_and_grad(W: torch.Tensor, a: torch.Tensor, x: torch.Tensor, y: torch.Te
     return 0.5 * e.square().mean(-1), g
 
 
+def gradient_scale(problem: Problem, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """κ_r = mean_b (Σ_i a_i ξ σ'(⟨w0_i + ξ v₀, x_b⟩))² for a random unit v₀: the mean-square derivative of f along
+    a random rank-1 direction ξ·1v₀ᵀ of the base model (uses W0, a, σ, ξ; not the teacher's direction). Online SGD
+    on a direction in R^d is stable for η ≲ 2/(d κ) (the curvature of the loss along x is ≈ κ‖x‖² ≈ κd), so we
+    take η = c/(d κ): one constant c serves every activation (our normalization; the paper's step is ~1/d)."""
+    xi = problem.xi[:, None]
+    W = problem.W0 + xi[:, :, None] * unit_vectors(x.shape[0], problem.mask, gen)[:, None, :]
+    s = (problem.act.deriv(torch.einsum("rkd,rbd->rbk", W, x)) * problem.a[:, None, :] * xi[:, None]).sum(-1)
+    return s.square().mean(-1)
+
+
 def relative_mse(W: torch.Tensor, problem: Problem, x_test: torch.Tensor, y_test: torch.Tensor) -> torch.Tensor:
     """Test MSE of f_W normalized by the variance of the teacher on the test set: (R,)."""
     err = (forward(W, problem.a, x_test, problem.act) - y_test).square().mean(-1)

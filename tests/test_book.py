@@ -76,3 +76,16 @@ def test_strict_book_build(tmp_path):
     files += [s["file"] for part in toc["parts"] for c in part["chapters"] for s in c.get("sections", [])]
     for f in files:
         assert (html / f"{f}.html").is_file(), f
+
+
+def test_claims_dashboard_is_generated_from_the_record():
+    from lora_companion import dashboard
+
+    claims = committed_claims()
+    page = dashboard.PAGE.read_text()
+    assert page == dashboard.render(claims), "book/claims.md is stale: run `lora-companion record` (or regenerate it)"
+    assert dashboard.summary(claims) in page
+    for c in claims:
+        assert f"**{c['id']}**" in page and f"({c['notebook']}.ipynb)" in page
+        if c.get("figure"):
+            assert f"{{numref}}`{c['figure']}`" in page
