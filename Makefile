@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install book test record clean
+.PHONY: install book test record clean pdf
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,7 @@ record: install        ## re-execute every notebook at the book profile, rewriti
 
 clean:
 	rm -rf _build runs
+
+pdf: install           ## the whole book as one PDF (XeLaTeX; install TeX once with `sudo scripts/install-tex.sh`)
+	$(BIN)/jupyter-book build . --builder pdflatex
+	@echo "PDF: _build/latex/lora-companion.pdf"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from torch.func import grad, jacrev, vmap
+from torch.func import grad, vmap
 
 from .linalg import nuclear_norm, svt
 
@@ -201,8 +201,9 @@ def lanczos_min_eig(hvp: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tenso
 def sosp_certificate(objective_fn, params: dict[str, torch.Tensor], *, exact_max_dim=400, lanczos_steps=60,
                      seed: int = 0) -> Certificate:
     """objective_fn(params) -> (B,) per-run objective; params: tensors with leading run dimension B. Exact Hessian
-    (torch.func Hessian — jacrev∘grad — over the flattened per-run parameters, vmapped over runs) when the per-run parameter count
-    is <= exact_max_dim, else Lanczos (with full reorthogonalization) on torch.func Hessian-vector products.
+    (torch.func Hessian-vector products with the d unit vectors, vmapped over directions; all runs at once) when the
+    per-run parameter count d is <= exact_max_dim, else Lanczos (with full reorthogonalization) on the same
+    Hessian-vector products.
 
     ``objective_fn`` must treat runs independently and be composable with ``torch.func`` (pure tensor code).
     ``seed`` fixes Lanczos' random start vectors.
@@ -214,17 +215,17 @@ def sosp_certificate(objective_fn, params: dict[str, torch.Tensor], *, exact_max
         return objective_fn(unflatten(v)).sum()
 
     g = grad(total)(flat)
+
+    def hvp(v):  # (B, d) -> (B, d): H_s v_s for every run s (reverse-over-reverse)
+        return grad(lambda x: (grad(total)(x) * v).sum())(flat)
+
     if d <= exact_max_dim:
-        def single(x):
-            return objective_fn(unflatten(x[None]))[0]
-        H = vmap(jacrev(grad(single)))(flat)  # reverse-over-reverse: no forward-mode AD needed
+        basis = torch.eye(d, dtype=flat.dtype, device=flat.device)[:, None, :].expand(d, B, d)
+        H = vmap(hvp)(basis).permute(1, 0, 2)  # column j of every run's Hessian, all j at once
         min_eig, method = torch.linalg.eigvalsh((H + H.mT) / 2)[:, 0], "exact"
     else:
         gen = torch.Generator().manual_seed(seed)
         v0 = torch.randn(B, d, generator=gen, dtype=flat.dtype).to(flat.device)
-
-        def hvp(v):
-            return grad(lambda x: (grad(total)(x) * v).sum())(flat)
         min_eig, method = lanczos_min_eig(hvp, v0, lanczos_steps, gen), "lanczos"
     return Certificate(grad_norm=torch.linalg.vector_norm(g, dim=1), min_eig=min_eig, method=method)
 
