@@ -62,7 +62,7 @@ def activation(name: str) -> tuple[Callable, Callable]:
     return FUNCTIONS[name]
 
 
-def gauss_expectation(fn: Callable[[torch.Tensor], torch.Tensor], n_quad: int = 200) -> torch.Tensor:
+def gauss_expectation(fn: Callable[[torch.Tensor], torch.Tensor], n_quad: int = 100) -> torch.Tensor:
     """E[fn(Z)], Z ~ N(0, 1), by Gauss–Hermite_e quadrature (weight e^{−z²/2}; exact for polynomials of degree
     < 2·n_quad). ``fn`` maps a 1-D tensor of nodes to values with the nodes in the last dimension."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(n_quad)
@@ -71,7 +71,7 @@ def gauss_expectation(fn: Callable[[torch.Tensor], torch.Tensor], n_quad: int = 
     return (fn(z) * w).sum(-1)
 
 
-def hermite_coefficients(name: str, degree: int = 6, n_quad: int = 400) -> torch.Tensor:
+def hermite_coefficients(name: str, degree: int = 6, n_quad: int = 100) -> torch.Tensor:
     """c_j = E[σ(Z) h_j(Z)] for j = 0 … degree (quadrature; for ReLU, whose kink limits the quadrature to
     ~1e-4 accuracy, the closed form c_0 = 1/√(2π), c_1 = 1/2, c_j = (−1)^{j/2+1} (j−3)!!/√(2π j!) for even
     j ≥ 2 and 0 for odd j ≥ 3)."""

@@ -86,8 +86,9 @@ def show_provenance(ctx: Context) -> None:
 
     p = ctx.provenance
     text = "\n".join([
-        f"{p['package']} | commit {p['commit']} | torch {p['torch']} | python {p['python']}",
-        f"notebook {p['notebook']} | device {p['device']} | dtype {p['dtype']} | seed {p['seed']}",
+        f"{p['package']} | commit {p['commit']}",
+        f"torch {p['torch']} | python {p['python']} | device {p['device']} | dtype {p['dtype']}",
+        f"notebook {p['notebook']} | seed {p['seed']}",
         "parameters: " + ", ".join(f"{k}={v}" for k, v in p["params"].items()),
     ])
     display({"text/plain": text}, raw=True, metadata={PROVENANCE_KEY: p})

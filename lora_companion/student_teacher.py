@@ -237,34 +237,39 @@ def hitting_time(samples: torch.Tensor, values: torch.Tensor, threshold: float, 
 
 
 def censored_median(times: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Median over ``dim`` where a censored run (inf) counts as longer than any finite one: the median is inf
-    exactly when at least half of the runs are censored (lower median for an even count)."""
+    """Median over ``dim`` where a censored run (inf) counts as longer than any finite one (the lower
+    median for an even count): it is inf exactly when more than half of the runs are censored."""
     return times.sort(dim=dim).values.select(dim, (times.shape[dim] - 1) // 2)
 
 
 # --- the linearized (kernel) predictor -------------------------------------------------------------------------------
 
 def kernel_fit(W0: torch.Tensor, a: torch.Tensor, onehot: torch.Tensor, names: list[str], X: torch.Tensor,
-               y: torch.Tensor, ridge: float) -> torch.Tensor:
+               y: torch.Tensor, ridge: float, chunk: int = 2048) -> torch.Tensor:
     """Ridge regression of y − f_{W0}(x) on the NTK features G(x) = ∇_W f_{W0}(x) (torch.func) for every run.
 
     Returns δ (R, k, d) minimizing (1/N) Σ_n (y_n − f_{W0}(x_n) − ⟨G(x_n), δ⟩)² + ridge ‖δ‖²; the predictor is
     f_{W0}(x) + ⟨G(x), δ⟩ (the lazy/kernel regime). W0 (R, k, d), a (R, k), onehot (R, J) over ``names``,
-    X (R, N, d), y (R, N).
+    X (R, N, d), y (R, N). The normal equations are accumulated over chunks of ``chunk`` samples.
     """
-    def one(W0r, ar, hr, Xr, yr):
+    def stats(W0r, ar, hr, Xr, yr):
         def f(W, x):
             z = W @ x
             s = sum(hr[j] * hermite.FUNCTIONS[n][0](z) for j, n in enumerate(names))
             return (ar * s).sum()[None]
 
-        G = jacobian_features(f, W0r, Xr).flatten(1)                 # (N, k·d)
+        G = jacobian_features(f, W0r, Xr).flatten(1)                 # (n, k·d)
         r = yr - torch.vmap(f, in_dims=(None, 0))(W0r, Xr)[:, 0]
-        N, p = G.shape
-        A = G.T @ G / N + ridge * torch.eye(p, dtype=G.dtype, device=G.device)
-        return torch.linalg.solve(A, G.T @ r / N).view_as(W0r)
+        return G.T @ G, G.T @ r
 
-    return torch.vmap(one)(W0, a, onehot, X, y)
+    N, p = X.shape[1], W0[0].numel()
+    GG = torch.zeros(W0.shape[0], p, p, dtype=W0.dtype, device=W0.device)
+    Gr = torch.zeros(W0.shape[0], p, dtype=W0.dtype, device=W0.device)
+    for start in range(0, N, chunk):
+        A, b = torch.vmap(stats)(W0, a, onehot, X[:, start:start + chunk], y[:, start:start + chunk])
+        GG, Gr = GG + A, Gr + b
+    eye = torch.eye(p, dtype=W0.dtype, device=W0.device)
+    return torch.linalg.solve(GG / N + ridge * eye, Gr / N).view_as(W0)
 
 
 def kernel_predict(W0: torch.Tensor, a: torch.Tensor, act: Activations, delta: torch.Tensor,

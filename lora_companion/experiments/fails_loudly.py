@@ -54,8 +54,6 @@ EIG_TOL = 1e-6
 NORM_FACTOR = 1.5
 #: A3: initialization scales s ≤ this count as "small" (the regime LoRA actually uses: s = 0 is B = 0)
 SMALL_SCALE = 1.0
-#: A5: ε of Lemma 1's ε-rank
-LEMMA_EPS = 0.1
 
 
 # --- tasks ----------------------------------------------------------------------------------------------------------
@@ -117,27 +115,31 @@ def teacher_student(m: int, n: int, n_train: int, n_test: int, rank_true: int, n
 
 @dataclass
 class MatrixSensing:
-    """L(X) = (1/2N) Σ_k (⟨M_k, X⟩ − y_k)² with Gaussian sensing matrices M_k (N, m, n)."""
+    """L(X) = (1/2N) Σ_k (⟨M_k, X⟩ − y_k)² with Gaussian sensing matrices M_k, stored in its exact quadratic form
+    ½ xᵀHx − bᵀx + c (x = vec X, H = (1/N) Σ vec M_k vec M_kᵀ, b = (1/N) Σ y_k vec M_k, c = (1/2N) Σ y_k²), so a
+    loss evaluation costs O((mn)²) whatever the number of measurements."""
 
-    M: torch.Tensor
-    y: torch.Tensor
-    X_true: torch.Tensor
+    H: torch.Tensor        # (mn, mn)
+    b: torch.Tensor        # (mn,)
+    c: torch.Tensor        # ()
+    X_true: torch.Tensor   # (m, n)
+    n_meas: int
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.X_true.shape)
 
     def loss(self, X: torch.Tensor) -> torch.Tensor:
-        return 0.5 * ((self.M * X).sum((-2, -1)) - self.y).square().mean()
+        x = X.reshape(-1)
+        return 0.5 * x @ (self.H @ x) - self.b @ x + self.c
 
     def test_loss(self, X: torch.Tensor) -> torch.Tensor:
         """Recovery error ‖X − X_true‖_F² / ‖X_true‖_F², batched."""
         return (X - self.X_true).square().sum((-2, -1)) / self.X_true.square().sum()
 
     def hessian_extremes(self) -> tuple[float, float]:
-        """(λ_min, λ_max) of H = (1/N) Σ vec M_k vec M_kᵀ: rigorous bounds α ≥ λ_min, β ≤ λ_max for every r, D."""
-        V = self.M.reshape(self.M.shape[0], -1)
-        ev = torch.linalg.eigvalsh(V.mT @ V / V.shape[0])
+        """(λ_min, λ_max) of H: rigorous bounds α ≥ λ_min, β ≤ λ_max for every r and D."""
+        ev = torch.linalg.eigvalsh(self.H)
         return ev[0].item(), ev[-1].item()
 
 
@@ -146,9 +148,10 @@ def matrix_sensing(m: int, n: int, n_meas: int, rank_true: int, norm_true: float
     """A random instance with i.i.d. N(0, 1) sensing entries and a rank-``rank_true`` target of norm ``norm_true``."""
     check_rank(rank_true, m, n, "rank_true")
     Xt = _planted(m, n, rank_true, norm_true, gen, dtype)
-    M = torch.randn(n_meas, m, n, generator=gen, dtype=dtype)
-    y = (M * Xt).sum((-2, -1)) + noise * torch.randn(n_meas, generator=gen, dtype=dtype)
-    return MatrixSensing(M=M.to(device), y=y.to(device), X_true=Xt.to(device))
+    M = torch.randn(n_meas, m * n, generator=gen, dtype=dtype)
+    y = M @ Xt.reshape(-1) + noise * torch.randn(n_meas, generator=gen, dtype=dtype)
+    return MatrixSensing(H=(M.mT @ M / n_meas).to(device), b=(M.mT @ y / n_meas).to(device),
+                         c=(0.5 * y.square().mean()).to(device), X_true=Xt.to(device), n_meas=n_meas)
 
 
 def batched_loss(task):
@@ -605,85 +608,5 @@ def plot_corollary(cc: CorollaryCheck, e: EndPoints):
     ax.set(xscale="log", yscale="log", xlabel="σ_r(X)/σ_r*(X)", ylabel="relative gap",
            title="Corollary 1: left of the line ⇒ global")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-# --- A5: Lemma 1, SGD with weight decay -------------------------------------------------------------------------------
-
-def lemma1_bound(b: int, mu: float, lam: float, eps: float) -> float:
-    """Lemma 1 (after Galanti et al. 2024): the SGD limit X̃ has X̃/‖X̃‖ within ε of a matrix of rank ≤
-    b·log(ε/4)/log(1 − μλ); +∞ when λ = 0 (no bound)."""
-    if not 0 < eps < 4:
-        raise ValueError(f"eps must lie in (0, 4), got {eps}")
-    if lam == 0:
-        return math.inf
-    if not 0 < mu * lam < 1:
-        raise ValueError(f"need 0 < μλ < 1, got μλ = {mu * lam}")
-    return b * math.log(eps / 4) / math.log(1 - mu * lam)
-
-
-def eps_rank(X: torch.Tensor, eps: float) -> torch.Tensor:
-    """Smallest k with ‖X/‖X‖_F − Π_k(X/‖X‖_F)‖_F < ε, i.e. the tail energy √(Σ_{s>k} σ_s²)/‖X‖_F < ε (Eckart–Young)."""
-    s = singular_values(X)
-    tail = (s.square().flip(-1).cumsum(-1).flip(-1) / s.square().sum(-1, keepdim=True)).sqrt()  # tail[k] = σ_{≥k+1}
-    return (tail >= eps).sum(-1)
-
-
-def sgd_lora(task: TeacherStudent, params, lams: torch.Tensor, *, batch: int, lr: float, steps: int,
-             gen: torch.Generator) -> torch.Tensor:
-    """Minibatch SGD on L_λ^lora, one run per entry of ``lams`` (B,): each step draws ``batch`` training indices per
-    run with ``gen`` and takes θ ← θ − μ(∇L_batch(θ) + λθ) (weight decay coupled = explicit L2). Returns X (B, m, n)."""
-    N = task.x.shape[0]
-    lams = torch.as_tensor(lams, dtype=task.x.dtype, device=task.x.device)
-
-    def loss(p):
-        idx = torch.randint(N, (lams.shape[0], batch), generator=gen).to(task.x.device)
-        x, y = task.x[idx], task.y[idx]                              # (B, b, n), (B, b)
-        W = task.W0 + p["A"] @ p["B"].mT
-        pred = torch.tanh(x @ W.mT) @ task.a
-        # per-run weight decay: (λ_s/2)‖θ_s‖², added here because train's l2 is one number for all runs
-        wd = 0.5 * lams * (p["A"].square().sum((-2, -1)) + p["B"].square().sum((-2, -1)))
-        return 0.5 * (pred - y).square().mean(-1) + wd
-
-    return train(loss, params, steps=steps, lr=lr, record_every=steps).params
-
-
-def lemma1_claims(eranks: torch.Tensor, bounds: list[float], lams: list[float], r: int) -> list[Claim]:
-    """``eranks`` (len(lams), seeds): ε-ranks of the final SGD iterates; ``bounds`` Lemma 1 for each λ."""
-    holds = all(bool((er <= bd).all()) for er, bd in zip(eranks, bounds))
-    informative = sum(bd < r for bd in bounds)
-    k0 = lams.index(0.0)
-    k1 = int(np.argmax(lams))
-    med = eranks.double().median(dim=1).values
-    return [check("loud-lemma1-bound", paper=PAPER,
-                  statement="Lemma 1: SGD with weight decay converges to an approximately low-rank X̃ — X̃/‖X̃‖ is "
-                            "ε-close to rank ≤ b·log(ε/4)/log(1 − μλ) — while λ = 0 gives no such bias.",
-                  test=f"ε = {LEMMA_EPS:g}: every ε-rank ≤ its bound; and the median ε-rank at the largest λ is below "
-                       f"the median of the λ = 0 control",
-                  measured=f"median ε-rank {[float(v) for v in med.tolist()]} for λ = {lams}; bounds "
-                           f"{[round(b, 1) if math.isfinite(b) else 'inf' for b in bounds]} ({informative} below r = {r})",
-                  passed=holds and bool(med[k1] < med[k0]), figure="fig-loud-lemma1")]
-
-
-def plot_lemma1(eranks: torch.Tensor, bounds: list[float], lams: list[float], r: int, sv: torch.Tensor):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.2))
-    pos = np.arange(len(lams))
-    for i, er in enumerate(eranks):
-        ax1.plot(np.full(er.shape[0], i) + np.linspace(-0.15, 0.15, er.shape[0]), er.cpu().numpy(), "o", color="C0",
-                 alpha=0.7)
-        if math.isfinite(bounds[i]):
-            ax1.plot([i - 0.3, i + 0.3], [min(bounds[i], r + 1)] * 2, "k-", lw=2 if bounds[i] < r else 1)
-    ax1.axhline(r, color="grey", ls=":", lw=1, label=f"LoRA rank r = {r}")
-    ax1.set_xticks(pos, [f"{v:g}" for v in lams])
-    ax1.set(xlabel="weight decay λ", ylabel=f"ε-rank (ε = {LEMMA_EPS:g})",
-            title="ε-rank; bars: Lemma 1 bound (clipped at r+1)")
-    ax1.legend(frameon=False, fontsize=8)
-    for i, lam in enumerate(lams):
-        s = sv[i] / sv[i].norm(dim=-1, keepdim=True)
-        ax2.semilogy(np.arange(1, s.shape[-1] + 1), s.median(0).values.clamp(min=1e-16).cpu().numpy(), "o-",
-                     label=f"λ = {lam:g}")
-    ax2.set(xlabel="index", ylabel="σ_i/‖X̃‖_F (median over seeds)", title="spectrum of the SGD end point")
-    ax2.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

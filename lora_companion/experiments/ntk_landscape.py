@@ -28,10 +28,14 @@ GAP_TOL = 1e-5
 GRAD_TOL, EIG_TOL = 1e-4, 1e-6
 #: accepted range of the log-log slope of rank(δ*) against N ("grows roughly like √N": 0.5 ± 0.25)
 SQRT_SLOPE_RANGE = (0.25, 0.75)
-#: fraction of runs in which the ridge (minimum-Frobenius) interpolant must have rank min(KN, m, n)
+#: fraction of runs (with r_P(KN) < min(m, n)) in which the ridge interpolant must have rank > r_P(KN). The first
+#: version expected rank min(KN, m, n), which is wrong for full-rank features (a combination of KN generic full-rank
+#: matrices has rank min(m, n)); the chapter reports the change.
 RIDGE_FULL_FRACTION = 0.95
-#: weight decay ⇔ nuclear norm at convergence: relative tolerances on ‖UVᵀ−δ*‖, imbalance, penalty/‖δ*‖_*
-BALANCE_TOL = 1e-3
+#: weight decay ⇔ nuclear norm at convergence: tolerance on ‖UVᵀ−δ*‖/‖δ*‖, imbalance, penalty/‖δ*‖_* − 1 and
+#: extra columns. First fixed at 1e-3, which is inconsistent with GAP_TOL: an objective gap ε allows first-order
+#: (parameter) errors of order √ε ≈ 3e-3; now 10·√GAP_TOL (the change is reported in the chapter).
+BALANCE_TOL = 10 * math.sqrt(GAP_TOL)
 #: λ = 0 control: median relative distance between the solutions reached from the two inits must exceed this
 INIT_DEPENDENCE_MIN = 0.1
 #: linearized vs true training: accepted range of the log-log slope of the final drift against the scale α (theory −1)
@@ -167,6 +171,7 @@ class RankSweep:
     ridge_rank: torch.Tensor    # (n_N, n_seeds)
     pataki: list[int]           # r_P(KN) per N
     full_rank: list[int]        # min(KN, m, n) per N
+    min_mn: int
     certified: torch.Tensor     # (n_lam, n_N, n_seeds) dual certificate holds at δ*
     converged: torch.Tensor     # same shape, solver residual ≤ tol
 
@@ -184,15 +189,15 @@ def rank_sweep(Ns, K, m, n, n_seeds, lam_rels, gen, device="cpu") -> RankSweep:
     shape = (len(lam_rels), len(Ns), n_seeds)
     return RankSweep(Ns=list(Ns), K=K, lam_rels=list(lam_rels), rank=torch.stack(ranks).reshape(shape).cpu(),
                      ridge_rank=numerical_rank(ridge_interpolant(task)).reshape(shape[1:]).cpu(),
-                     pataki=[pataki_rank_bound(K * N) for N in Ns], full_rank=[min(K * N, m, n) for N in Ns],
+                     pataki=[pataki_rank_bound(K * N) for N in Ns], full_rank=[min(K * N, m, n) for N in Ns], min_mn=min(m, n),
                      certified=torch.stack(cert).reshape(shape).cpu(), converged=torch.stack(conv).reshape(shape).cpu())
 
 
 def loglog_slope(x, y) -> float:
     """Least-squares slope of log y against log x."""
     x, y = torch.as_tensor(x, dtype=torch.float64).log(), torch.as_tensor(y, dtype=torch.float64).log()
-    A = torch.stack([x, torch.ones_like(x)], 1)
-    return torch.linalg.lstsq(A, y[:, None]).solution[0, 0].item()
+    xc = x - x.mean()
+    return ((xc * (y - y.mean())).sum() / xc.square().sum()).item()  # nan if any y ≤ 0 or non-finite
 
 
 def rank_claims(sweeps: list[RankSweep]) -> list[Claim]:
@@ -200,7 +205,8 @@ def rank_claims(sweeps: list[RankSweep]) -> list[Claim]:
     worst = max((s.rank - torch.tensor(s.pataki)[None, :, None]).max().item() for s in sweeps)
     ok = all(bool((s.converged & s.certified).all()) for s in sweeps)
     slopes = [loglog_slope(s.Ns, s.rank[i].double().mean(-1)) for s in sweeps for i in range(len(s.lam_rels))]
-    ridge = torch.cat([(s.ridge_rank == torch.tensor(s.full_rank)[:, None]).flatten() for s in sweeps]).double().mean()
+    ridge = torch.cat([(s.ridge_rank > torch.tensor(s.pataki)[:, None])[torch.tensor(s.pataki) < s.min_mn]
+                       .flatten() for s in sweeps]).double().mean()
     return [
         check("ntk-rank-below-pataki", paper="jang2024lora",
               statement="Full fine-tuning with nuclear-norm regularization has a solution of rank r with "
@@ -217,8 +223,8 @@ def rank_claims(sweeps: list[RankSweep]) -> list[Claim]:
               figure="fig-ntk-rank-vs-n"),
         check("ntk-ridge-full-rank", paper="jang2024lora",
               statement="Without the nuclear-norm bias, full fine-tuning is not low rank: the minimum-Frobenius "
-                        "interpolant has rank min(KN, m, n).",
-              test=f"fraction of runs with ridge rank = min(KN, m, n) ≥ {RIDGE_FULL_FRACTION}",
+                        "(ridge) interpolant exceeds the bound r_P(KN).",
+              test=f"fraction of runs (where r_P(KN) < min(m, n)) with ridge rank > r_P(KN) ≥ {RIDGE_FULL_FRACTION}",
               measured=ridge.item(), passed=ridge.item() >= RIDGE_FULL_FRACTION, figure="fig-ntk-rank-vs-n"),
     ]
 
@@ -311,7 +317,8 @@ class LandscapeResult:
     min_eig: torch.Tensor       # (D, P)
     grad_norm: torch.Tensor     # (D, P)
     cert_method: str
-    convex: ConvexSolution
+    task: LinearTask            # normalized task (σ₁(δ*) = 1)
+    lam: torch.Tensor           # (D,) λ of the normalized task
 
     @property
     def n_seeds(self) -> int:
@@ -364,7 +371,7 @@ def landscape_experiment(Ns, K, m, n, n_seeds, lam_rel, ranks_extra, inits, *, s
     return LandscapeResult(Ns=list(Ns), K=K, runs=runs, f_star=fstar.cpu(), delta_star=dstar.cpu(),
                            rank_star=numerical_rank(dstar).cpu(), gap=gap.cpu(), sosp=sosp.reshape(D, P).cpu(),
                            min_eig=cert.min_eig.reshape(D, P).cpu(), grad_norm=cert.grad_norm.reshape(D, P).cpu(),
-                           cert_method=cert.method, convex=sol)
+                           cert_method=cert.method, task=task, lam=lam)
 
 
 def landscape_claims(res: LandscapeResult) -> list[Claim]:
@@ -456,3 +463,332 @@ def balance_claims(b: BalanceResult, ctrl: ControlResult) -> list[Claim]:
                    f"> {INIT_DEPENDENCE_MIN}", measured=med, passed=med > INIT_DEPENDENCE_MIN,
               figure="fig-ntk-balance"),
     ]
+
+
+# --- E4: real Jacobian features of a small pre-trained network -----------------------------------------------------
+
+def mlp_batched(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """f(W; x) = a tanh(W x) for weights W (B, m, n) or (m, n), a (K, m), inputs X (N, n) → (B, N, K) or (N, K)."""
+    return torch.tanh(X @ W.mT) @ a.T
+
+
+@dataclass
+class Pretrained:
+    W0: torch.Tensor   # (m, n) hidden weight: the matrix LoRA adapts
+    a: torch.Tensor    # (K, m) output weights (frozen)
+    teacher_loss: float
+
+
+def pretrain_mlp(n_in: int, m: int, K: int, n_train: int, steps: int, gen) -> Pretrained:
+    """Pre-train f(W; x) = a tanh(Wx) with Adam on a random teacher's K-class labels (Gaussian inputs)."""
+    Wt = torch.randn(m, n_in, generator=gen, dtype=torch.float64) / math.sqrt(n_in)
+    at = torch.randn(K, m, generator=gen, dtype=torch.float64)
+    X = torch.randn(n_train, n_in, generator=gen, dtype=torch.float64)
+    labels = mlp_batched(Wt, at, X).argmax(-1)
+    W = (torch.randn(m, n_in, generator=gen, dtype=torch.float64) / math.sqrt(n_in)).requires_grad_(True)
+    a = (torch.randn(K, m, generator=gen, dtype=torch.float64) / math.sqrt(m)).requires_grad_(True)
+    opt = torch.optim.Adam([W, a], lr=0.02)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(mlp_batched(W, a, X), labels)
+        loss.backward()
+        opt.step()
+    return Pretrained(W0=W.detach(), a=a.detach(), teacher_loss=loss.item())
+
+
+def jacobian_task(net: Pretrained, Ns: list[int], n_seeds: int, gen, shift: float = 1.0,
+                  device="cpu") -> tuple[LinearTask, torch.Tensor]:
+    """Downstream task for the pre-trained net: regress the K outputs of a perturbed teacher (W0 + shift·noise) with
+    the squared loss, on features G(x) = ∂f(W0; x)/∂W by ``linearize.jacobian_features`` (vmap∘jacrev).
+    N-major datasets.
+    Returns the task and the inputs X (D, N_max, n)."""
+    from ..linearize import jacobian_features
+    m, n = net.W0.shape
+    Nm = max(Ns)
+    f = lambda W, x: net.a @ torch.tanh(W @ x)  # noqa: E731
+    Xs, Gs, f0s, ys, ws, Nv = [], [], [], [], [], []
+    for N in Ns:
+        for _ in range(n_seeds):
+            X = torch.randn(Nm, n, generator=gen, dtype=torch.float64)
+            Wd = net.W0 + shift * torch.randn(m, n, generator=gen, dtype=torch.float64) / math.sqrt(n)
+            Xs.append(X)
+            Gs.append(jacobian_features(f, net.W0, X))
+            f0s.append(mlp_batched(net.W0, net.a, X))
+            ys.append(mlp_batched(Wd, net.a, X))
+            ws.append((torch.arange(Nm) < N).double())
+            Nv.append(N)
+    to = dict(device=device)
+    task = LinearTask(G=torch.stack(Gs).to(**to), f0=torch.stack(f0s).to(**to), y=torch.stack(ys).to(**to),
+                      w=torch.stack(ws).to(**to), N=torch.tensor(Nv, dtype=torch.float64, **to))
+    return task, torch.stack(Xs).to(**to)
+
+
+def real_rank_sweep(task: LinearTask, Ns, lam_rel: float) -> tuple[torch.Tensor, torch.Tensor, ConvexSolution]:
+    """rank(δ*_λ) (n_N, n_seeds) on real-Jacobian features, whether each solve is certified, and the solution."""
+    lam = lam_rel * task.lam_max()
+    sol = solve_convex(task, lam, tol=1e-10, max_iter=20000)
+    cert = nuclear_certificate(lambda X: task.risk(X[:, None])[:, 0], sol.X, lam).holds(1e-4) & sol.converged
+    return numerical_rank(sol.X).reshape(len(Ns), -1).cpu(), cert.reshape(len(Ns), -1).cpu(), sol
+
+
+@dataclass
+class DriftResult:
+    alphas: list[float]
+    drift: torch.Tensor      # (n_alpha,) ‖h_α(δ_true) − f_lin(δ_lin)‖ / ‖f_lin(δ_lin) − f0‖ at the end
+    loss_true: torch.Tensor  # (n_records, n_alpha) training objective of the true network
+    loss_lin: torch.Tensor   # (n_records,) training objective of the linearized network
+    steps: torch.Tensor
+    slope: float
+
+
+def drift_experiment(net: Pretrained, task: LinearTask, X: torch.Tensor, r: int, lam_rel: float,
+                     alphas: list[float], *, steps: int, lr: float, gen) -> DriftResult:
+    """Train LoRA (same init, same GD, weight decay λ) on the linearized model and on the lazily scaled true network
+    h_α(δ) = f(W0) + α[f(W0 + δ/α) − f(W0)] (Chizat, Oyallon, Bach 2019) for the first dataset of ``task``.
+    h_α → f_lin as α → ∞, so the final predictions should differ by O(1/α) (log-log slope −1)."""
+    one = task.subset(torch.tensor([0]))
+    N, Xo = int(one.N[0]), X[0, : int(one.N[0])]
+    m, n = net.W0.shape
+    lam = (lam_rel * one.lam_max()).item()
+    A = len(alphas)
+    al = torch.tensor(alphas, dtype=torch.float64, device=X.device)
+    f0 = one.f0[0, :N]
+    y = one.y[0, :N]
+    G = one.G[0, :N]
+
+    def sq(out):  # (B, N, K) -> (B,)
+        return 0.5 * (out - y).square().sum(-1).mean(-1)
+
+    def true_loss(p):  # runs 0..A-1: true network at scale α_a; run A: linearized model
+        d = p["U"] @ p["V"].mT
+        h = f0 + al[:, None, None] * (mlp_batched(net.W0 + d[:A] / al[:, None, None], net.a, Xo) - f0)
+        lin = f0 + torch.einsum("ikmn,bmn->bik", G, d[A:])
+        return sq(torch.cat([h, lin]))
+
+    U0 = torch.zeros(A + 1, m, r, dtype=torch.float64, device=X.device)
+    V0 = (torch.randn(n, r, generator=gen, dtype=torch.float64) / math.sqrt(n)).to(X.device).expand(A + 1, n, r)
+    res = train(true_loss, {"U": U0, "V": V0}, steps=steps, lr=lr, l2=lam, record_every=max(1, steps // 50))
+    d = res.params["U"] @ res.params["V"].mT
+    h = f0 + al[:, None, None] * (mlp_batched(net.W0 + d[:A] / al[:, None, None], net.a, Xo) - f0)
+    lin = f0 + torch.einsum("ikmn,mn->ik", G, d[A])
+    drift = torch.linalg.vector_norm(h - lin, dim=(-2, -1)) / torch.linalg.vector_norm(lin - f0)
+    return DriftResult(alphas=list(alphas), drift=drift.cpu(), loss_true=res.history["objective"][:, :A].cpu(),
+                       loss_lin=res.history["objective"][:, A].cpu(), steps=res.steps,
+                       slope=loglog_slope(alphas, drift.cpu()))
+
+
+def real_claims(ranks: torch.Tensor, cert: torch.Tensor, Ns, K: int, drift: DriftResult) -> list[Claim]:
+    worst = (ranks - torch.tensor([pataki_rank_bound(K * N) for N in Ns])[:, None]).max().item()
+    return [
+        check("ntk-real-rank-below-pataki", paper="jang2024lora",
+              statement="Claim (i) on real NTK features: the nuclear-norm solution on the Jacobian features of a "
+                        "pre-trained network has rank r with r(r+1)/2 ≤ KN (K = number of logits).",
+              test="max over N and data draws of rank(δ*) − r_P(KN) ≤ 0, every solve certified optimal",
+              measured=int(worst), passed=worst <= 0 and bool(cert.all()), figure="fig-ntk-real-rank"),
+        check("ntk-linearization-drift", paper="jang2024lora",
+              statement="In the NTK (lazy) regime, LoRA training of the true network follows the linearized "
+                        "model the theory analyses.",
+              test=f"log-log slope of the final relative drift between true (scale α) and linearized LoRA "
+                   f"training against α in [{DRIFT_SLOPE_RANGE[0]}, {DRIFT_SLOPE_RANGE[1]}] (Taylor: −1)",
+              measured=drift.slope, passed=DRIFT_SLOPE_RANGE[0] <= drift.slope <= DRIFT_SLOPE_RANGE[1],
+              figure="fig-ntk-drift"),
+    ]
+
+
+# --- E5: generalization ---------------------------------------------------------------------------------------------
+
+@dataclass
+class GeneralizationResult:
+    Ns: list[int]
+    test: dict[str, torch.Tensor]   # method -> (n_N, n_seeds) population test loss ½(‖δ − δ_true‖² + σ²)
+    train: dict[str, torch.Tensor]  # method -> (n_N, n_seeds) training loss
+    rank: dict[str, torch.Tensor]
+    slope: float                    # log-log slope of the mean convex generalization gap against N
+
+
+def teacher_task(Ns, m, n, rank, noise, n_seeds, gen, device="cpu") -> tuple[LinearTask, torch.Tensor]:
+    """Gaussian features (iid N(0, 1) entries, K = 1), a rank-``rank`` teacher δ_true with ‖δ_true‖_F = 1 and
+    y = ⟨G, δ_true⟩ + noise·ε. For such features the population loss of δ is exactly ½(‖δ − δ_true‖_F² + noise²)."""
+    Nm, D = max(Ns), len(Ns) * n_seeds
+    T = torch.randn(D, m, rank, generator=gen, dtype=torch.float64) @ torch.randn(D, rank, n, generator=gen, dtype=torch.float64)
+    T = T / torch.linalg.matrix_norm(T)[:, None, None]
+    G = torch.randn(D, Nm, 1, m, n, generator=gen, dtype=torch.float64)
+    w = (torch.arange(Nm)[None, :] < torch.tensor(Ns).repeat_interleave(n_seeds)[:, None]).double()
+    y = (torch.einsum("dikmn,dmn->dik", G, T) + noise * torch.randn(D, Nm, 1, generator=gen, dtype=torch.float64)) * w[..., None]
+    task = LinearTask(G=G * w[..., None, None, None], f0=torch.zeros_like(y), y=y, w=w,
+                      N=torch.tensor(Ns, dtype=torch.float64).repeat_interleave(n_seeds))
+    return replace(task, G=task.G.to(device), f0=task.f0.to(device), y=task.y.to(device), w=task.w.to(device),
+                   N=task.N.to(device)), T.to(device)
+
+
+def generalization_experiment(Ns, m, n, rank, noise, n_seeds, lora_rank, *, steps, lr, gen,
+                              device="cpu") -> GeneralizationResult:
+    """E5: held-out loss of the convex solution (λ = noise·(√m + √n)/√N, the usual ‖(1/N)Σεᵢ Gᵢ‖_op scale), of LoRA
+    (rank ``lora_rank``, standard init, the same λ as weight decay) and of the minimum-norm least-squares ("ridge")
+    solution, against N; the slope of the convex generalization gap (test − train) on a log-log scale."""
+    task, T = teacher_task(Ns, m, n, rank, noise, n_seeds, gen, device)
+    lam = noise * (math.sqrt(m) + math.sqrt(n)) / task.N.sqrt()
+    sol = solve_convex(task, lam, tol=1e-9)
+    runs = train_lora(task, lam, [lora_rank], ["standard"], steps=steps, lr=lr, gen=gen)
+    deltas = {"convex": sol.X, "lora": runs.delta[:, 0], "ridge": ridge_interpolant(task)}
+    shape = (len(Ns), n_seeds)
+    test = {k: (0.5 * (torch.linalg.matrix_norm(d - T).square() + noise ** 2)).reshape(shape).cpu() for k, d in deltas.items()}
+    train_ = {k: task.risk(d[:, None])[:, 0].reshape(shape).cpu() for k, d in deltas.items()}
+    rank_ = {k: numerical_rank(d).reshape(shape).cpu() for k, d in deltas.items()}
+    gap = (test["convex"] - train_["convex"]).mean(1)
+    return GeneralizationResult(Ns=list(Ns), test=test, train=train_, rank=rank_,
+                                slope=loglog_slope(Ns, gap) if bool((gap > 0).all()) else float("nan"))
+
+
+def generalization_claims(g: GeneralizationResult) -> list[Claim]:
+    rel = ((g.test["lora"] - g.test["convex"]).abs() / g.test["convex"]).max().item()
+    worst_ratio = (g.test["convex"].mean(1) / g.test["ridge"].mean(1)).max().item()
+    return [
+        check("ntk-generalization-rate", paper="jang2024lora",
+              statement="The low-rank (nuclear-norm) solution generalizes: its generalization gap vanishes at least "
+                        "like the 1/√N of the paper's Rademacher bound (claim (iii)).",
+              test=f"log-log slope of the mean gap (test − train loss) against N ≤ {GEN_SLOPE_MAX}",
+              measured=g.slope, passed=g.slope <= GEN_SLOPE_MAX, figure="fig-ntk-generalization"),
+        check("ntk-lora-generalizes-like-convex", paper="jang2024lora",
+              statement="The solution LoRA finds is the convex one, so it generalizes as well.",
+              test=f"max relative difference of held-out loss, LoRA (weight decay λ) vs convex, < {LORA_CONVEX_TEST_RTOL:g}",
+              measured=rel, passed=rel < LORA_CONVEX_TEST_RTOL, figure="fig-ntk-generalization"),
+        check("ntk-nuclear-beats-ridge", paper="companion",
+              statement="Our contrast (not a claim of the paper): the nuclear-norm solution generalizes better than "
+                        "full fine-tuning without the low-rank bias (minimum-norm least squares).",
+              test="mean held-out loss of the convex solution < that of the minimum-norm solution at every N",
+              measured=worst_ratio, passed=worst_ratio < 1, figure="fig-ntk-generalization"),
+    ]
+
+
+# --- figures --------------------------------------------------------------------------------------------------------
+
+def _plt():
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_rank_vs_n(sweeps: list[RankSweep]):
+    """E1: rank(δ*_λ) against N for each K and λ, with r_P(KN), √(2KN) and the ridge rank."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.6 * len(sweeps), 3.4), squeeze=False)
+    for ax, s in zip(axes[0], sweeps):
+        Ns = torch.tensor(s.Ns, dtype=torch.float64)
+        for i, rel in enumerate(s.lam_rels):
+            r = s.rank[i].double()
+            ax.errorbar(Ns, r.mean(-1), yerr=r.std(-1), fmt="o-", capsize=2, label=f"rank δ*, λ = {rel:g}·λmax")
+        ax.plot(Ns, s.pataki, "k--", label="r_P(KN)")
+        ax.plot(Ns, (2 * s.K * Ns).sqrt(), "k:", label="√(2KN)")
+        ax.plot(Ns, s.ridge_rank.double().mean(-1), "s-", color="C3", label="ridge (min-Frobenius)")
+        ax.set(xscale="log", yscale="log", xlabel="N", ylabel="rank", title=f"K = {s.K}")
+    axes[0, 0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_thresholds(res: LandscapeResult):
+    """E2: fraction of runs reaching f* per (N, r), and both thresholds against N."""
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    ok = res.reached().reshape(len(res.Ns), res.n_seeds, -1).double().mean(1)
+    ranks = sorted(set(res.runs.ranks.tolist()))
+    for i, N in enumerate(res.Ns):
+        frac = [ok[i][res.runs.ranks == r].mean().item() for r in ranks]
+        ax1.plot(ranks, frac, "o-", label=f"N = {N}")
+        ax1.axvline(pataki_rank_bound(res.K * N) + 1, color=f"C{i}", ls=":", lw=1)
+    ax1.set(xlabel="LoRA rank r", ylabel="fraction reaching f*", title="dotted: theorem rank r_P(KN)+1")
+    ax1.legend(fontsize="small")
+    Ns = res.Ns
+    ax2.plot(Ns, [pataki_rank_bound(res.K * N) + 1 for N in Ns], "k--o", label="theorem: r_P(KN)+1")
+    ax2.plot(Ns, res.empirical_threshold(), "C0-s", label="empirical: every run reaches f*")
+    ax2.plot(Ns, res.rank_star.reshape(len(Ns), -1).max(1).values, "C2-^", label="max rank δ*")
+    ax2.set(xscale="log", xlabel="N", ylabel="rank", title="Thresholds against N")
+    ax2.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(res: LandscapeResult, dataset: int = -1, steps: int | None = None):
+    """E6: objective gap vs step for each LoRA rank (standard init) on one dataset, against the full fine-tuning
+    baseline (proximal gradient with SVT on the same objective, same step size 1/L)."""
+    plt = _plt()
+    fig, ax = plt.subplots()
+    d = dataset % res.f_star.shape[0]
+    fs = res.f_star[d]
+    steps = steps or int(res.runs.steps[-1])
+    one = res.task.subset(torch.tensor([d]))
+    base = solve_convex(one, res.lam[d:d + 1], max_iter=steps, tol=0.0, accelerated=False, record_every=1)
+    ax.semilogy(torch.arange(base.history.shape[0]), (relative_gap(base.history[:, 0].cpu(), fs)).clamp(min=1e-16),
+                "k-", lw=2, label="full FT: proximal gradient")
+    for r in sorted(set(res.runs.ranks.tolist())):
+        p = ((res.runs.ranks == r) & (res.runs.inits == 0)).nonzero()[0, 0]
+        gap = relative_gap(res.runs.objective[:, d, p].cpu(), fs).clamp(min=1e-16)
+        ax.semilogy(res.runs.steps, gap, "-", lw=1, label=f"LoRA r = {r}")
+    ax.axhline(GAP_TOL, color="grey", ls=":")
+    ax.set(xlabel="step", ylabel="(F − f*)/f*", title=f"N = {int(one.N[0])}, rank δ* = {int(res.rank_star[d])}")
+    ax.legend(fontsize="x-small", ncol=2)
+    return fig
+
+
+def plot_balance(b: BalanceResult, ctrl: ControlResult):
+    """E3: weight decay ⇔ nuclear norm at converged runs, and the λ = 0 control."""
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    vals = [b.recon, b.imbalance, b.penalty_ratio.abs(), b.extra]
+    ax1.boxplot([v.clamp(min=1e-16).log10().numpy() for v in vals])
+    ax1.set_xticks([1, 2, 3, 4], ["‖UVᵀ−δ*‖", "‖UᵀU−VᵀV‖", "|pen/‖δ*‖_*−1|", "extra cols"], fontsize="small")
+    ax1.axhline(math.log10(BALANCE_TOL), color="C3", ls="--", label="tolerance")
+    ax1.set(ylabel="log₁₀ relative error", title="λ > 0: runs that reached f*")
+    ax1.legend(fontsize="small")
+    ax2.hist(ctrl.distance.numpy(), bins=12, color="C1")
+    ax2.axvline(INIT_DEPENDENCE_MIN, color="C3", ls="--")
+    ax2.set(xlabel="‖δ_standard − δ_large‖/‖δ_standard‖", ylabel="datasets", title="λ = 0: solutions depend on init")
+    fig.tight_layout()
+    return fig
+
+
+def plot_real_rank(ranks: torch.Tensor, Ns, K: int):
+    """E4: rank of δ* on real Jacobian features against N, with r_P(KN)."""
+    plt = _plt()
+    fig, ax = plt.subplots()
+    r = ranks.double()
+    ax.errorbar(Ns, r.mean(1), yerr=r.std(1), fmt="o-", capsize=2, label="rank δ* (Jacobian features)")
+    ax.plot(Ns, [pataki_rank_bound(K * N) for N in Ns], "k--", label="r_P(KN)")
+    ax.set(xscale="log", xlabel="N", ylabel="rank", title=f"Real NTK features, K = {K}")
+    ax.legend()
+    return fig
+
+
+def plot_drift(dr: DriftResult):
+    """E4: training objective of the true network at several scales α vs the linearized model; final drift vs α."""
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for i, a in enumerate(dr.alphas):
+        ax1.plot(dr.steps, dr.loss_true[:, i], label=f"true, α = {a:g}")
+    ax1.plot(dr.steps, dr.loss_lin, "k--", label="linearized")
+    ax1.set(xlabel="step", ylabel="objective", yscale="log", title="LoRA training")
+    ax1.legend(fontsize="small")
+    ax2.loglog(dr.alphas, dr.drift, "o-", label=f"fitted slope {dr.slope:.2f}")
+    ax2.loglog(dr.alphas, dr.drift[0] / torch.tensor(dr.alphas), "k:", label="∝ 1/α")
+    ax2.set(xlabel="scale α", ylabel="relative drift of predictions", title="True vs linearized at the end")
+    ax2.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_generalization(g: GeneralizationResult):
+    """E5: held-out loss of the three solutions and the convex generalization gap against N."""
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for k, style in (("convex", "o-"), ("lora", "x--"), ("ridge", "s-")):
+        ax1.plot(g.Ns, g.test[k].mean(1), style, label=k)
+    ax1.set(xscale="log", yscale="log", xlabel="N", ylabel="held-out loss", title="Held-out loss")
+    ax1.legend(fontsize="small")
+    gap = (g.test["convex"] - g.train["convex"]).mean(1)
+    Ns = torch.tensor(g.Ns, dtype=torch.float64)
+    ax2.loglog(Ns, gap, "o-", label=f"convex gap, slope {g.slope:.2f}")
+    ax2.loglog(Ns, gap[0] * (Ns / Ns[0]) ** -0.5, "k:", label="∝ 1/√N")
+    ax2.set(xlabel="N", ylabel="test − train loss", title="Generalization gap")
+    ax2.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -244,12 +244,13 @@ def d_claims(res: ScalingResult) -> list[Claim]:
         f = res.fits[lab]
         censored_top = not math.isfinite(f.medians[-1].item())
         ok = True if censored_top else (None if not math.isfinite(f.slope) else f.slope >= GLM_SLOPE_MIN)
-        claims.append(check(f"rankone-glm-superlinear", paper="dayi2025lowrank",
+        reached = torch.isfinite(res.T[lab][-1]).float().mean().item()
+        claims.append(check("rankone-glm-superlinear", paper="dayi2025lowrank",
                             statement="GLM regression with information exponent 3 needs superlinearly many samples "
                                       "in d (≈ d² for online SGD).",
                             test=f"{lab}: median censored at the largest d within {res.budget_per_d:g}·d samples, "
-                                 f"or log-log slope ≥ {GLM_SLOPE_MIN} (measured: median T/d at the largest d)",
-                            measured=f.medians[-1].item() / res.xs[-1], passed=ok, figure="fig-rankone-dimension"))
+                                 f"or log-log slope ≥ {GLM_SLOPE_MIN} (measured: fraction of runs recovered at d = {res.xs[-1]})",
+                            measured=reached, passed=ok, figure="fig-rankone-dimension"))
     return claims
 
 
@@ -287,4 +288,171 @@ def plot_scaling(res: ScalingResult, xlabel: str, title: str):
             ax.scatter(x[~ok], res.budget[~ok], marker="^", color=f"C{i}", s=40)
     ax.set(xlabel=xlabel, ylabel=f"samples to m ≥ {M_STRONG}", title=title)
     ax.legend(fontsize="x-small")
+    return fig
+
+
+# --- B4: rank-1 LoRA vs full fine-tuning vs from scratch -------------------------------------------------------------
+
+METHODS = ("rank-1 (u* known, sphere)", "rank-1 LoRA (u, v)", "full fine-tuning", "from scratch")
+
+
+@dataclass
+class MethodsResult:
+    acts: list[str]
+    samples: torch.Tensor           # (n_rec,)
+    mse: dict[str, torch.Tensor]    # method -> (n_rec, R) relative test MSE (NaN where a run failed)
+    T_fit: dict[str, torch.Tensor]  # method -> (R,) samples to relative MSE ≤ MSE_FIT (inf = censored)
+    d: int
+
+
+def lora_step_u(problem: st.Problem, lr_v: torch.Tensor) -> torch.Tensor:
+    """Step on u for rank-1 LoRA: η_u = η_v·d·ξ²/k (the loss curvature along u is ≈ κ k/(ξ² d) times smaller
+    than along v, which carries the factor ‖x‖² ≈ d)."""
+    return lr_v * problem.dims * problem.xi.square() / problem.a.ne(0).sum(-1)
+
+
+def methods(acts: list[str], n_seeds: int, d: int, k: int, rho: float, c: float, batch: int, budget: int,
+            n_test: int, gen: torch.Generator, device="cpu") -> MethodsResult:
+    """B4: the same teachers learned four ways, all by online SGD with η = c·B/(dκ): spherical rank-1 (u* known),
+    rank-1 LoRA (u₀ = 0), full fine-tuning of W from W0, and training W from a fresh random base (same
+    architecture, rows of the same norm: "from scratch")."""
+    g = _grid(act=acts, seed=list(range(n_seeds)))
+    R = len(g["act"])
+    P = make_problem(g["act"], [d] * R, [k] * R, [rho] * R, [False] * R, gen, device=device)
+    lr = step_sizes(P, c, batch, gen)
+    x_test = P.sample(n_test, gen)
+    scratch = st.orthonormal_rows(R, k, P.mask, gen) * P.W0.norm(dim=-1, keepdim=True)
+    common = dict(steps=budget // batch, batch=batch, lr=lr, gen=gen, record_every=max(1, d // batch),
+                  x_test=x_test)
+    runs = {METHODS[0]: st.online_sgd(P, "sphere", **common),
+            METHODS[1]: st.online_sgd(P, "lora", lr_u=lora_step_u(P, lr), **common),
+            METHODS[2]: st.online_sgd(P, "full", **common),
+            METHODS[3]: st.online_sgd(P, "full", W_init=scratch, **common)}
+    mse = {m: torch.where(tr.failed[None, :], float("nan"), tr.mse).cpu() for m, tr in runs.items()}
+    samples = runs[METHODS[0]].samples
+    return MethodsResult(acts=g["act"], samples=samples, mse=mse,
+                         T_fit={m: st.hitting_time(samples, e, MSE_FIT, above=False) for m, e in mse.items()}, d=d)
+
+
+def methods_table(res: MethodsResult, acts: list[str]) -> list[dict]:
+    rows = []
+    for a in acts:
+        sel = torch.tensor([x == a for x in res.acts])
+        for m in METHODS:
+            T = res.T_fit[m][sel]
+            rows.append({"act": a, "method": m, "median T/d": st.censored_median(T).item() / res.d,
+                         "reached": torch.isfinite(T).float().mean().item(),
+                         "final MSE": res.mse[m][-1, sel].nanmedian().item()})
+    return rows
+
+
+def methods_claims(res: MethodsResult, hard: str = "he3") -> list[Claim]:
+    sel = torch.tensor([x == hard for x in res.acts])
+    med = {m: st.censored_median(res.T_fit[m][sel]).item() for m in METHODS}
+    ft_ok = math.isfinite(med[METHODS[0]]) and math.isfinite(med[METHODS[2]])
+    budget = res.samples[-1].item() / res.d
+    lora = med[METHODS[1]] / res.d
+    scratch_mse = res.mse[METHODS[3]][-1, sel].nanmedian().item()
+    return [
+        check("rankone-scratch-slower", paper="dayi2025lowrank",
+              statement="Learning the teacher from scratch can require significantly more samples than fine-tuning "
+                        "from the base model.",
+              test=f"σ = {hard}: rank-1 fine-tuning and full fine-tuning reach relative MSE ≤ {MSE_FIT} (finite "
+                   f"median) while from scratch the median is censored at the budget of {budget:g}·d samples "
+                   f"(measured: median final relative MSE from scratch)",
+              measured=scratch_mse, passed=ft_ok and not math.isfinite(med[METHODS[3]]),
+              figure="fig-rankone-methods"),
+        check("rankone-lora-fits", paper="dayi2025lowrank",
+              statement="Practical rank-1 LoRA (both factors trained, u₀ = 0 so the student starts at the base "
+                        "model) also fits the teacher (our extension: the paper's student may differ).",
+              test=f"σ = {hard}: rank-1 LoRA reaches relative MSE ≤ {MSE_FIT} within {budget:g}·d samples in at "
+                   f"least half of the seeds (measured: median samples/d)",
+              measured=lora, passed=math.isfinite(lora), figure="fig-rankone-methods"),
+    ]
+
+
+def plot_methods(res: MethodsResult, acts: list[str]):
+    """Median relative test MSE vs samples/d for each method (one panel per activation)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(acts), figsize=(3.6 * len(acts), 3.4), sharey=True, squeeze=False)
+    x = res.samples / res.d
+    for ax, a in zip(axes[0], acts):
+        sel = torch.tensor([z == a for z in res.acts])
+        for i, m in enumerate(METHODS):
+            ax.semilogy(x, res.mse[m][:, sel].nanmedian(1).values.clamp(min=1e-6), color=f"C{i}", label=m)
+        ax.axhline(MSE_FIT, color="grey", lw=0.8, ls=":")
+        ax.set(xlabel="samples / d", title=f"σ = {a}")
+    axes[0, 0].set_ylabel("median relative test MSE")
+    axes[0, -1].legend(fontsize="x-small")
+    return fig
+
+
+# --- B5: between lazy and rich -------------------------------------------------------------------------------------
+
+@dataclass
+class LazyRichResult:
+    rhos: list[float]
+    kernel: torch.Tensor   # (len(rhos), S) test error of the kernel predictor relative to E(f* − f0)²
+    lora: torch.Tensor     # (len(rhos), S) the same for rank-1 LoRA after the budget (NaN if failed)
+    n_samples: int
+
+
+def lazy_to_rich(rhos: list[float], n_seeds: int, d: int, k: int, act: str, c: float, batch: int, budget: int,
+                 ridge: float, n_test: int, gen: torch.Generator, device="cpu") -> LazyRichResult:
+    """B5: for each perturbation ratio ρ, rank-1 LoRA by online SGD on ``budget`` samples, and the kernel
+    (linearized) predictor fitted by ridge on the very same samples; both scored on fresh test inputs by
+    E(f̂ − f*)²/E(f* − f_{W0})² (1 = no better than the base model)."""
+    g = _grid(rho=rhos, seed=list(range(n_seeds)))
+    R = len(g["rho"])
+    P = make_problem([act] * R, [d] * R, [k] * R, g["rho"], [False] * R, gen, device=device)
+    lr = step_sizes(P, c, batch, gen)
+    steps = budget // batch
+    stream = P.sample(steps * batch, gen).view(R, steps, batch, -1)
+    x_test = P.sample(n_test, gen)
+    tr = st.online_sgd(P, "lora", steps=steps, batch=batch, lr=lr, lr_u=lora_step_u(P, lr), gen=gen,
+                       record_every=steps, X_stream=stream.transpose(0, 1))
+    y_test, f0 = P.teacher(x_test), st.forward(P.W0, P.a, x_test, P.act)
+    scale = (y_test - f0).square().mean(-1)
+    lora_err = (st.forward(tr.W, P.a, x_test, P.act) - y_test).square().mean(-1) / scale
+    lora_err = torch.where(tr.failed, float("nan"), lora_err)
+    X = stream.reshape(R, steps * batch, -1)
+    delta = st.kernel_fit(P.W0, P.a, P.act.onehot, P.act.names, X, P.teacher(X), ridge)
+    kern_err = (st.kernel_predict(P.W0, P.a, P.act, delta, x_test) - y_test).square().mean(-1) / scale
+    shape = (len(rhos), n_seeds)
+    return LazyRichResult(rhos=rhos, kernel=kern_err.view(shape).cpu(), lora=lora_err.view(shape).cpu(),
+                          n_samples=steps * batch)
+
+
+def lazy_rich_claims(res: LazyRichResult, rich_rho: float = 1.0) -> list[Claim]:
+    i = res.rhos.index(rich_rho)
+    k_small = res.kernel[0].median().item()
+    k_rich, l_rich = res.kernel[i].median().item(), res.lora[i].nanmedian().item()
+    return [
+        check("rankone-kernel-lazy", paper="dayi2025lowrank",
+              statement="For a small perturbation the dynamics are lazy: the linearized (kernel) model fits the "
+                        "teacher.",
+              test=f"median relative error of the kernel predictor at ρ = {res.rhos[0]:g} ≤ {KERNEL_LAZY_MAX}",
+              measured=k_small, passed=k_small <= KERNEL_LAZY_MAX, figure="fig-rankone-lazy-rich"),
+        check("rankone-beyond-kernel", paper="dayi2025lowrank",
+              statement="When the rank-1 perturbation is comparable in norm to the base weights, the dynamics are not "
+                        "kernel dynamics: the kernel predictor keeps a Θ(1) error while rank-1 fine-tuning fits.",
+              test=f"at ρ = {rich_rho:g}: kernel median relative error ≥ {KERNEL_RICH_MIN} and rank-1 LoRA median "
+                   f"≤ {MSE_FIT}, on the same {res.n_samples} samples (measured: kernel error)",
+              measured=k_rich, passed=k_rich >= KERNEL_RICH_MIN and l_rich <= MSE_FIT, figure="fig-rankone-lazy-rich"),
+    ]
+
+
+def plot_lazy_rich(res: LazyRichResult):
+    """Relative test error of the kernel predictor and of rank-1 LoRA vs the perturbation ratio ρ."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    r = torch.tensor(res.rhos)
+    for i, (name, E) in enumerate((("kernel (linearized) predictor", res.kernel), ("rank-1 LoRA, online SGD", res.lora))):
+        ax.loglog(r, E.nanmedian(1).values.clamp(min=1e-6), "o-", color=f"C{i}", label=name)
+        for j in range(E.shape[1]):
+            ax.scatter(r, E[:, j].clamp(min=1e-6), s=8, color=f"C{i}", alpha=0.4)
+    ax.axhline(MSE_FIT, color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="perturbation ratio ρ = ξ / ‖w0_i‖", ylabel="test error / E(f* − f_{W0})²",
+           title=f"Lazy for small ρ, beyond the kernel at ρ ~ 1 ({res.n_samples} samples)")
+    ax.legend(fontsize="small")
     return fig

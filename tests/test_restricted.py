@@ -1,0 +1,49 @@
+"""Monte-Carlo RSC/RSM estimators on quadratics whose constants are known."""
+import torch
+
+from lora_companion.restricted import estimate_constants, random_rank_one_unit, rsm_quotients, sample_restricted_set
+
+
+def _gen(s=0):
+    return torch.Generator().manual_seed(s)
+
+
+def _low_rank(m, n, s):
+    """A rank-1 X⋆ (the theory's X⋆ has rank r* ≤ r; a full-rank X⋆ has no rank-r points nearby)."""
+    g = _gen(s)
+    return torch.randn(m, 1, generator=g, dtype=torch.float64) @ torch.randn(1, n, generator=g, dtype=torch.float64)
+
+
+def test_isotropic_quadratic_constants_are_exact():
+    c, M = 2.5, _low_rank(6, 5, 0)
+    est = estimate_constants(lambda X: 0.5 * c * (X - M).square().sum(), M, 3, 1.0, 200, _gen(1))
+    assert abs(est.alpha - c) < 1e-10 and abs(est.beta - c) < 1e-10 and abs(est.ratio - 2) < 1e-10
+
+
+def test_anisotropic_quadratic_estimates_within_spectrum():
+    w = torch.rand(6, 5, generator=_gen(2), dtype=torch.float64) * 3 + 0.5
+    X_star = _low_rank(6, 5, 3)
+    est = estimate_constants(lambda X: 0.5 * (w * (X - X_star).square()).sum(), X_star, 2, 2.0, 300, _gen(4))
+    assert w.min() - 1e-12 <= est.alpha <= est.beta <= w.max() + 1e-12
+
+
+def test_samples_lie_in_restricted_set():
+    X_star = _low_rank(7, 4, 5)
+    X = sample_restricted_set(X_star, 2, 1.5, 100, _gen(6))
+    assert X.shape[0] > 50
+    assert (torch.linalg.matrix_rank(X) <= 2).all()
+    assert (torch.linalg.matrix_norm(X - X_star) <= 1.5 + 1e-12).all()
+
+
+def test_rank_one_unit_and_hessian_form_against_finite_differences():
+    U = random_rank_one_unit(5, 3, _gen(7))
+    assert torch.allclose(torch.linalg.matrix_norm(U), torch.ones(3, dtype=torch.float64))
+    assert (torch.linalg.matrix_rank(U) == 1).all()
+    f = lambda X: torch.tanh(X).sum() ** 2  # noqa: E731
+    X = torch.randn(3, 5, 4, generator=_gen(8), dtype=torch.float64)
+    V = random_rank_one_unit(4, 3, _gen(9))
+    q = rsm_quotients(f, X, U, V)
+    Z = U @ X + X @ V
+    h = 1e-4
+    fd = torch.stack([(f(x + h * z) - 2 * f(x) + f(x - h * z)) / h**2 for x, z in zip(X, Z)])
+    assert torch.allclose(q * Z.square().sum((-2, -1)), fd, rtol=1e-5, atol=1e-6)

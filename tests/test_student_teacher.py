@@ -1,0 +1,62 @@
+import math
+
+import torch
+
+from lora_companion import student_teacher as st
+
+
+def _problem(acts, d=12, k=3, gen=None, dims=None):
+    gen = gen or torch.Generator().manual_seed(0)
+    R = len(acts)
+    mask = st.dim_mask(dims or [d] * R)
+    W0 = st.orthonormal_rows(R, k, mask, gen) / math.sqrt(2)
+    return st.Problem(W0=W0, a=torch.full((R, k), k ** -0.5, dtype=torch.float64), u_star=torch.ones(R, k, dtype=torch.float64),
+                      v_star=st.unit_vectors(R, mask, gen), xi=torch.full((R,), 2 ** -0.5, dtype=torch.float64),
+                      mask=mask, act=st.Activations(acts)), gen
+
+
+def test_gradient_matches_autograd():
+    P, gen = _problem(["relu", "tanh", "he3", "he4"])
+    x = P.sample(5, gen)
+    y = P.teacher(x)
+    W = (P.W0 + 0.3 * torch.randn(P.W0.shape, generator=gen, dtype=torch.float64)).requires_grad_(True)
+    loss, g = st.loss_and_grad(W.detach(), P.a, x, y, P.act)
+    (auto,) = torch.autograd.grad((0.5 * (st.forward(W, P.a, x, P.act) - y).square().mean(-1)).sum(), W)
+    assert torch.allclose(g, auto, atol=1e-10)
+    assert torch.allclose(loss, 0.5 * (st.forward(W.detach(), P.a, x, P.act) - y).square().mean(-1))
+
+
+def test_masked_dimensions_stay_in_subspace():
+    P, gen = _problem(["relu", "he2"], dims=[6, 12])
+    assert (P.W0[0, :, 6:] == 0).all() and (P.v_star[0, 6:] == 0).all()
+    tr = st.online_sgd(P, "sphere", steps=20, batch=4, lr=0.01, gen=gen)
+    assert not tr.failed.any()
+    assert torch.allclose(P.dims, torch.tensor([6.0, 12.0], dtype=torch.float64))
+
+
+def test_sphere_sgd_recovers_and_stays_on_sphere():
+    P, gen = _problem(["relu"] * 2, d=16)
+    tr = st.online_sgd(P, "sphere", steps=400, batch=8, lr=0.05 * 8 / 16, gen=gen, record_every=50)
+    assert tr.overlap[-1].min() > 0.95
+
+
+def test_hitting_time_and_censoring():
+    samples = torch.tensor([0.0, 10, 20, 30])
+    vals = torch.tensor([[0.1, 0.1, 0.1], [0.5, 0.2, float("nan")], [0.96, 0.3, 0.99], [0.97, 0.4, 0.99]])
+    T = st.hitting_time(samples, vals, 0.95)
+    assert T[0] == 20 and math.isinf(T[1]) and T[2] == 20
+    assert st.hitting_time(samples, -vals, -0.2, above=False)[1] == 10
+    assert math.isinf(st.censored_median(torch.tensor([1.0, float("inf"), float("inf")])))
+    assert st.censored_median(torch.tensor([1.0, 3.0, float("inf")])) == 3.0
+
+
+def test_kernel_predictor_exact_on_linear_in_W_target():
+    P, gen = _problem(["tanh", "he3"], d=6, k=2)
+    X = P.sample(200, gen)
+    delta = 0.5 * torch.randn(P.W0.shape, generator=gen, dtype=torch.float64)
+    y = st.kernel_predict(P.W0, P.a, P.act, delta, X)          # f_{W0} + ⟨∇f, δ⟩: linear in W
+    fit = st.kernel_fit(P.W0, P.a, P.act.onehot, P.act.names, X, y, ridge=0.0, chunk=64)
+    assert torch.allclose(fit, delta, atol=1e-8)
+    x_new = P.sample(50, gen)
+    assert torch.allclose(st.kernel_predict(P.W0, P.a, P.act, fit, x_new),
+                          st.kernel_predict(P.W0, P.a, P.act, delta, x_new), atol=1e-8)
