@@ -35,11 +35,8 @@ def _bibtex(fig: dict) -> str:
 def export(run_dir: Path, out: Path) -> list[dict]:
     """Copy the figures of the run folder ``run_dir`` into the new folder ``out`` and write the index and BibTeX."""
     results = json.loads((Path(run_dir) / "results.json").read_text())
-    out = runner.check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     index = []
-    try:
+    with runner.staged(out) as staging:
         for fig in results["figures"]:
             files = {}
             for fmt in FORMATS:
@@ -61,12 +58,6 @@ def export(run_dir: Path, out: Path) -> list[dict]:
                 w.writerow([f["id"], f["caption"], f["chapter"], f["notebook"], f["commit"], f["package"],
                             json.dumps(f["params"], sort_keys=True)] + [f["files"][x]["sha256"] for x in FORMATS])
         (staging / "figures.bib").write_text("\n".join(_bibtex(f) for f in index))
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return index
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -128,35 +129,45 @@ def check_out(out: Path) -> Path:
     return out
 
 
-def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print) -> dict:
-    """Execute ``jobs`` into the new folder ``out`` and write ``results.json``; return the results."""
+@contextmanager
+def staged(out: Path):
+    """Yield a hidden staging folder beside the new folder ``out``; rename it to ``out`` when the block succeeds,
+    delete it when the block fails, so nothing that looks complete is ever left half-written."""
     out = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    results = {"profile": profile, "notebooks": [], "claims": [], "figures": []}
-    previous = os.environ.get(RUN_DIR_ENV)
-    os.environ[RUN_DIR_ENV] = str(staging)
     try:
-        for i, job in enumerate(jobs, 1):
-            log(f"[{i}/{len(jobs)}] {job.notebook} {json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
-            t0 = time.perf_counter()
-            nb = _execute(job, staging / f"{job.slug}.ipynb", progress)
-            log(f"      done in {time.perf_counter() - t0:.1f} s")
-            prov = _provenance(nb)
-            results["notebooks"].append({"notebook": job.notebook, "file": f"{job.slug}.ipynb",
-                                         "parameters": prov.get("params", {}), "provenance": prov})
-            results["claims"] += claims_from_notebook(nb)
-            for fig_id, caption in _figure_captions(nb).items():
-                meta = staging / "figures" / f"{fig_id}.json"
-                if meta.exists():
-                    results["figures"].append({**json.loads(meta.read_text()), "caption": caption})
-        (staging / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        yield staging
         if out.exists():
             out.rmdir()
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print) -> dict:
+    """Execute ``jobs`` into the new folder ``out`` and write ``results.json``; return the results."""
+    results = {"profile": profile, "notebooks": [], "claims": [], "figures": []}
+    previous = os.environ.get(RUN_DIR_ENV)
+    try:
+        with staged(out) as staging:
+            os.environ[RUN_DIR_ENV] = str(staging)
+            for i, job in enumerate(jobs, 1):
+                log(f"[{i}/{len(jobs)}] {job.notebook} "
+                    f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
+                t0 = time.perf_counter()
+                nb = _execute(job, staging / f"{job.slug}.ipynb", progress)
+                log(f"      done in {time.perf_counter() - t0:.1f} s")
+                prov = _provenance(nb)
+                results["notebooks"].append({"notebook": job.notebook, "file": f"{job.slug}.ipynb",
+                                             "parameters": prov.get("params", {}), "provenance": prov})
+                results["claims"] += claims_from_notebook(nb)
+                for fig_id, caption in _figure_captions(nb).items():
+                    meta = staging / "figures" / f"{fig_id}.json"
+                    if meta.exists():
+                        results["figures"].append({**json.loads(meta.read_text()), "caption": caption})
+            (staging / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     finally:
         if previous is None:
             os.environ.pop(RUN_DIR_ENV, None)

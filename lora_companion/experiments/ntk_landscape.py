@@ -545,9 +545,11 @@ def drift_experiment(net: Pretrained, task: LinearTask, X: torch.Tensor, r: int,
                      alphas: list[float], *, steps: int, lr: float, gen) -> DriftResult:
     """Train LoRA (same init, same GD, weight decay λ) on the linearized model and on the lazily scaled true network
     h_α(δ) = f(W0) + α[f(W0 + δ/α) − f(W0)] (Chizat, Oyallon, Bach 2019) for the first dataset of ``task``.
-    h_α → f_lin as α → ∞, so the final predictions should differ by O(1/α) (log-log slope −1)."""
-    one = task.subset(torch.tensor([0]))
-    N, Xo = int(one.N[0]), X[0, : int(one.N[0])]
+    h_α → f_lin as α → ∞, so the final predictions should differ by O(1/α) (log-log slope −1). Uses the last
+    dataset (largest N); ``lr`` is in units of 1/L, L the Lipschitz constant of ∇L̂ on that dataset."""
+    last = task.G.shape[0] - 1
+    one = task.subset(torch.tensor([last]))
+    N, Xo = int(one.N[0]), X[last, : int(one.N[0])]
     m, n = net.W0.shape
     lam = (lam_rel * one.lam_max()).item()
     A = len(alphas)
@@ -567,7 +569,7 @@ def drift_experiment(net: Pretrained, task: LinearTask, X: torch.Tensor, r: int,
 
     U0 = torch.zeros(A + 1, m, r, dtype=torch.float64, device=X.device)
     V0 = (torch.randn(n, r, generator=gen, dtype=torch.float64) / math.sqrt(n)).to(X.device).expand(A + 1, n, r)
-    res = train(true_loss, {"U": U0, "V": V0}, steps=steps, lr=lr, l2=lam, record_every=max(1, steps // 50))
+    res = train(true_loss, {"U": U0, "V": V0}, steps=steps, lr=lr / one.lipschitz().item(), l2=lam, record_every=max(1, steps // 50))
     d = res.params["U"] @ res.params["V"].mT
     h = f0 + al[:, None, None] * (mlp_batched(net.W0 + d[:A] / al[:, None, None], net.a, Xo) - f0)
     lin = f0 + torch.einsum("ikmn,mn->ik", G, d[A])
