@@ -15,7 +15,8 @@ over-estimates 2α/β. Conclusions drawn from 2α̂ ≤ β̂ ("generic regime") 
 Sampling (our reading: the paper's appendix, which describes its sampler, was not available to us): a point of
 𝒮 is X = Π_r(X⋆ + ρ Δ/‖Δ‖_F), the best rank-r approximation of a random perturbation of X⋆ with a Gaussian
 direction Δ and radius ρ ~ D·Uniform(0, 1); samples that land outside the D-ball are discarded. U and V are
-products u₁u₂ᵀ of independent uniform unit vectors. Gradients come from ``torch.func.grad`` and the quadratic
+products u₁u₂ᵀ of independent uniform unit vectors. Across a grid of rank bounds the samples are nested
+(:func:`estimate_constants_nested`): the set grows with r, so must the sample. Gradients come from ``torch.func.grad`` and the quadratic
 form ∇²f(X)[Z, Z] from a forward-over-reverse Hessian-vector product (``torch.func.jvp`` of the gradient).
 """
 from __future__ import annotations
@@ -50,6 +51,24 @@ def rsm_quotients(f: MatrixFn, X: torch.Tensor, U: torch.Tensor, V: torch.Tensor
     return hessian_form(f, X, Z) / Z.square().sum((-2, -1))
 
 
+def random_perturbations(X_star: torch.Tensor, D: float, n_samples: int, gen: torch.Generator) -> torch.Tensor:
+    """ρ Δ/‖Δ‖_F with Gaussian Δ and ρ ~ D·Uniform(0, 1): (S, m, n), drawn on the CPU with ``gen``, moved to X⋆'s
+    device."""
+    m, n = X_star.shape
+    delta = torch.randn(n_samples, m, n, generator=gen, dtype=X_star.dtype)
+    rho = D * torch.rand(n_samples, generator=gen, dtype=X_star.dtype)
+    return (delta * (rho / torch.linalg.matrix_norm(delta))[:, None, None]).to(X_star.device)
+
+
+def project_to_set(X_star: torch.Tensor, delta: torch.Tensor, r: int, D: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X, keep): X = Π_r(X⋆ + δ) for every perturbation δ (S, m, n), and the mask of those with
+    0 < ‖X − X⋆‖_F ≤ D (the others are outside the restricted set, or X⋆ itself)."""
+    U, s, Vh = torch.linalg.svd(X_star + delta, full_matrices=False)
+    X = (U[..., :r] * s[..., None, :r]) @ Vh[..., :r, :]
+    dist = torch.linalg.matrix_norm(X - X_star)
+    return X, (dist <= D) & (dist > 1e-12 * max(D, 1.0))
+
+
 def sample_restricted_set(X_star: torch.Tensor, r: int, D: float, n_samples: int,
                           gen: torch.Generator) -> torch.Tensor:
     """Up to ``n_samples`` points X with rank X ≤ r and 0 < ‖X − X⋆‖_F ≤ D (see the module docstring).
@@ -57,15 +76,7 @@ def sample_restricted_set(X_star: torch.Tensor, r: int, D: float, n_samples: int
     Draws happen on the CPU with ``gen`` and the result moves to X⋆'s device. Samples outside the ball (or
     at X⋆ itself) are dropped, so slightly fewer than ``n_samples`` may come back.
     """
-    m, n = X_star.shape
-    dtype = X_star.dtype
-    delta = torch.randn(n_samples, m, n, generator=gen, dtype=dtype)
-    rho = D * torch.rand(n_samples, generator=gen, dtype=dtype)
-    delta = (delta * (rho / torch.linalg.matrix_norm(delta))[:, None, None]).to(X_star.device)
-    U, s, Vh = torch.linalg.svd(X_star + delta, full_matrices=False)
-    X = (U[..., :r] * s[..., None, :r]) @ Vh[..., :r, :]
-    dist = torch.linalg.matrix_norm(X - X_star)
-    keep = (dist <= D) & (dist > 1e-12 * max(D, 1.0))
+    X, keep = project_to_set(X_star, random_perturbations(X_star, D, n_samples, gen), r, D)
     return X[keep]
 
 
@@ -107,3 +118,27 @@ def estimate_constants(f: MatrixFn, X_star: torch.Tensor, r: int, D: float, n_sa
     rsc = rsc_quotients(f, X_star, X)
     rsm = rsm_quotients(f, X, U, V)
     return RestrictedEstimate(alpha=rsc.min().item(), beta=rsm.max().item(), rsc=rsc, rsm=rsm, r=r, D=D)
+
+
+def estimate_constants_nested(f: MatrixFn, X_star: torch.Tensor, ranks: list[int], D: float, n_samples: int,
+                              gen: torch.Generator) -> list[RestrictedEstimate]:
+    """α̂(r), β̂(r) for a grid of rank bounds with **nested** samples, so that the comparison across r means what
+    the definitions say: {rank ≤ r} ⊂ {rank ≤ r′} for r < r′, hence α(r) ≥ α(r′) and β(r) ≤ β(r′).
+
+    One set of perturbations δ and rank-one U, V is drawn (common random numbers); for each grid rank k the
+    points Π_k(X⋆ + δ) are formed, and the estimate at r takes the min (α̂) / max (β̂) over the points of *every*
+    grid rank k ≤ r — all of which lie in the rank-≤r set. Independent samples per r (:func:`estimate_constants`)
+    explore a different distribution of directions at each r and need not be monotone.
+    """
+    m, n = X_star.shape
+    delta = random_perturbations(X_star, D, n_samples, gen)
+    U = random_rank_one_unit(m, n_samples, gen, X_star.dtype).to(X_star.device)
+    V = random_rank_one_unit(n, n_samples, gen, X_star.dtype).to(X_star.device)
+    rsc, rsm, out = [], [], []
+    for r in sorted(ranks):
+        X, keep = project_to_set(X_star, delta, r, D)
+        rsc.append(rsc_quotients(f, X_star, X[keep]))
+        rsm.append(rsm_quotients(f, X[keep], U[keep], V[keep]))
+        a, b = torch.cat(rsc), torch.cat(rsm)
+        out.append(RestrictedEstimate(alpha=a.min().item(), beta=b.max().item(), rsc=a, rsm=b, r=r, D=D))
+    return [out[sorted(ranks).index(r)] for r in ranks]

@@ -31,7 +31,7 @@ from ..landscape import Certificate, is_sosp, solve_nuclear, sosp_certificate
 from ..linalg import RANK_RTOL, nuclear_norm, numerical_rank, singular_values
 from ..lora import LoRAFactors, check_rank
 from ..optim import GD, factory
-from ..restricted import RestrictedEstimate, estimate_constants
+from ..restricted import RestrictedEstimate, estimate_constants, estimate_constants_nested
 from ..train import TrainResult, train
 
 PAPER = "kim2025lora"
@@ -504,8 +504,9 @@ def plot_dichotomy(e: EndPoints, title: str = ""):
 
 def constants_vs_rank(task, X_star: torch.Tensor, ranks: list[int], D: float, n_samples: int,
                       gen: torch.Generator) -> list[RestrictedEstimate]:
-    """α̂, β̂ of L_full about X⋆ for each rank bound r (Table 2 analogue); see :mod:`lora_companion.restricted`."""
-    return [estimate_constants(task.loss, X_star, r, D, n_samples, gen) for r in ranks]
+    """α̂, β̂ of L_full about X⋆ for each rank bound r (Table 2 analogue), from nested samples (the rank-r sample
+    is contained in the rank-r′ sample for r < r′): :func:`restricted.estimate_constants_nested`."""
+    return estimate_constants_nested(task.loss, X_star, ranks, D, n_samples, gen)
 
 
 @dataclass
@@ -608,5 +609,149 @@ def plot_corollary(cc: CorollaryCheck, e: EndPoints):
     ax.set(xscale="log", yscale="log", xlabel="σ_r(X)/σ_r*(X)", ylabel="relative gap",
            title="Corollary 1: left of the line ⇒ global")
     ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --- A5: Lemma 1, SGD with weight decay is approximately low rank ------------------------------------------------------
+
+#: A5: the tolerance ε of the ε-rank (relative Frobenius distance of X̃/‖X̃‖_F to the nearest rank-k matrix)
+EPS_RANK = 0.2
+
+
+def eps_rank(X: torch.Tensor, eps: float) -> torch.Tensor:
+    """Smallest k such that some W with rank W ≤ k has ‖X/‖X‖_F − W‖_F < ε (Lemma 1's notion, Frobenius norm):
+    by Eckart–Young the best W is the truncated SVD, so k = #{j : √(Σ_{i>j} σ_i²)/‖X‖_F ≥ ε} counted over
+    j = 0, 1, … — the number of leading singular values needed before the tail drops below ε. Batched (…, m, n)."""
+    s2 = singular_values(X).square()
+    tail = (s2.flip(-1).cumsum(-1).flip(-1) / s2.sum(-1, keepdim=True)).sqrt()  # tail[j] = ‖σ_{j+1:}‖/‖σ‖
+    return (tail >= eps).sum(-1)
+
+
+def lemma1_bound(b, mu_lam, eps: float) -> torch.Tensor:
+    """Lemma 1 (Kim, Kim, Ryu 2025, Sec. 3.4, after Galanti et al. 2024): rank ≤ b·log(ε/4)/log(1 − μλ), as a real
+    number (an integer rank satisfies it iff rank ≤ its floor); +∞ at μλ = 0, where the bound is vacuous."""
+    b = torch.as_tensor(b, dtype=torch.float64)
+    mu_lam = torch.as_tensor(mu_lam, dtype=torch.float64)
+    return b * math.log(eps / 4) / torch.log1p(-mu_lam)
+
+
+def minibatch_grad(task: TeacherStudent, X: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Σ_j w_j ∇_X ½(f(W₀ + X; x_{idx_j}) − y_{idx_j})² per run, X (R, m, n), idx and weights w (R, k).
+
+    Closed form: each sample contributes the rank-one matrix δ xᵀ with δ = (f − y)·a ⊙ tanh′((W₀ + X)x), the
+    structure behind Lemma 1 (a batch of b samples gives a gradient of rank ≤ b)."""
+    x, y = task.x[idx], task.y[idx]                              # (R, k, n), (R, k)
+    h = torch.tanh(x @ (task.W0 + X).mT)                         # (R, k, m)
+    res = h @ task.a - y                                         # (R, k)
+    delta = (w * res)[..., None] * task.a * (1 - h.square())     # (R, k, m)
+    return delta.mT @ x
+
+
+@dataclass
+class SGDRuns:
+    """End points of SGD with weight decay, one run per (b, μλ, seed) entry."""
+
+    b: torch.Tensor          # (R,) batch size
+    mu_lam: torch.Tensor     # (R,) step × decay
+    X: torch.Tensor          # (R, m, n) last iterate X̃
+    norm_hist: torch.Tensor  # (T', R) ‖X_t‖_F over the last ``window`` steps
+    eps_rank: torch.Tensor   # (R,) ε-rank of X̃/‖X̃‖_F
+    bound: torch.Tensor      # (R,) Lemma 1's bound (real; +∞ at λ = 0)
+    eps: float
+
+    @property
+    def norm_drift(self) -> torch.Tensor:
+        """max/min of ‖X_t‖_F over the window (≈ 1 in a stationary regime; Lemma 1 assumes convergence)."""
+        return self.norm_hist.max(0).values / self.norm_hist.min(0).values
+
+
+def sgd_weight_decay(task: TeacherStudent, b: torch.Tensor, mu_lam: torch.Tensor, lr: float, steps: int,
+                     gen: torch.Generator, *, eps: float = EPS_RANK, window: int = 100) -> SGDRuns:
+    """Full fine-tuning of X by mini-batch SGD with coupled weight decay (an explicit L2 term):
+
+        X_{t+1} = (1 − μλ) X_t − μ · (1/b) Σ_{i∈batch_t} ∇_X ½(f(W₀ + X_t; x_i) − y_i)²,   X_0 = 0,
+
+    all runs at once (R = len(b) = len(mu_lam)); run r uses batch size b_r and decay λ_r = mu_lam_r/μ. Batches are
+    drawn with replacement on the CPU with ``gen`` (samples beyond b_r get weight 0). Lemma 1 is stated for the
+    LoRA factors; its proof (after Galanti et al.) rests on the rank-≤b mini-batch gradient of a linear layer,
+    which this full-matrix update exhibits directly (our reading; the appendix with the proof was not available).
+    """
+    b = torch.as_tensor(b, dtype=torch.long)
+    mu_lam = torch.as_tensor(mu_lam, dtype=task.x.dtype)
+    R, k = len(b), int(b.max())
+    m, n = task.shape
+    dev = task.x.device
+    w = ((torch.arange(k)[None] < b[:, None]) / b[:, None]).to(task.x.dtype).to(dev)
+    decay = (1 - mu_lam).to(dev)[:, None, None]
+    X = torch.zeros(R, m, n, dtype=task.x.dtype, device=dev)
+    hist = []
+    for t in range(steps):
+        idx = torch.randint(task.x.shape[0], (R, k), generator=gen).to(dev)
+        X = decay * X - lr * minibatch_grad(task, X, idx, w)
+        if t >= steps - window:
+            hist.append(torch.linalg.matrix_norm(X))
+    return SGDRuns(b=b, mu_lam=mu_lam.cpu(), X=X, norm_hist=torch.stack(hist), eps_rank=eps_rank(X, eps).cpu(),
+                   bound=lemma1_bound(b, mu_lam.cpu(), eps), eps=eps)
+
+
+def lemma1_claims(runs: SGDRuns, full_rank: int) -> list[Claim]:
+    """Bound: every run with λ > 0 has ε-rank ≤ ⌊bound⌋ (inconclusive if no bound is below ``full_rank`` =
+    min(m, n)). Trend: the seed-mean ε-rank is non-decreasing in b at every μλ and non-increasing in μλ (λ = 0
+    included as μλ = 0) at every b."""
+    dec = runs.mu_lam > 0
+    informative = dec & (runs.bound < full_rank)
+    ok = runs.eps_rank[dec] <= runs.bound[dec].floor()
+    n_inf = int(informative.sum())
+    bs, mls = torch.unique(runs.b), torch.unique(runs.mu_lam)
+    mean = torch.tensor([[runs.eps_rank[(runs.b == bb) & (runs.mu_lam == ml)].double().mean().item() for ml in mls]
+                         for bb in bs])                      # (len b, len μλ)
+    up_b = bool((mean.diff(dim=0) >= 0).all())
+    down_ml = bool((mean.diff(dim=1) <= 0).all())
+    slack = (runs.bound[informative].floor() - runs.eps_rank[informative]).min().item() if n_inf else math.nan
+    return [
+        check("loud-sgd-rank-bound", paper=PAPER,
+              statement="Lemma 1: the limit X̃ of SGD with batch b, step μ and weight decay λ > 0 is ε-close (after "
+                        "normalization) to a matrix of rank ≤ b·log(ε/4)/log(1 − μλ).",
+              test=f"ε = {runs.eps:g}: every run with λ > 0 has ε-rank(X̃/‖X̃‖_F) ≤ ⌊bound⌋ (inconclusive if no "
+                   f"run's bound is below min(m, n) = {full_rank})",
+              measured=f"{int(ok.sum())} of {int(dec.sum())} runs within the bound; {n_inf} runs with an informative "
+                       f"bound, smallest slack ⌊bound⌋ − ε-rank there: {slack:g}",
+              passed=None if n_inf == 0 else bool(ok.all()), figure="fig-loud-sgd-rank"),
+        check("loud-sgd-rank-trend", paper=PAPER,
+              statement="Weight decay biases SGD toward low rank (Sec. 3.4): the ε-rank of the limit grows with the "
+                        "batch size b and shrinks as μλ grows, like Lemma 1's bound.",
+              test="seed-mean ε-rank non-decreasing in b at every μλ, and non-increasing in μλ (λ = 0 as μλ = 0) "
+                   "at every b",
+              measured="mean ε-rank rows b = " + str(bs.tolist()) + ", columns μλ = "
+                       + str([round(v, 3) for v in mls.tolist()]) + ": "
+                       + str([[round(v, 2) for v in row] for row in mean.tolist()]),
+              passed=up_b and down_ml, figure="fig-loud-sgd-rank"),
+    ]
+
+
+def plot_lemma1(runs: SGDRuns, full_rank: int):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.4))
+    bs, mls = torch.unique(runs.b).tolist(), torch.unique(runs.mu_lam).tolist()
+    for i, ml in enumerate(mls):
+        sel = runs.mu_lam == ml
+        mean = [runs.eps_rank[sel & (runs.b == bb)].double().mean().item() for bb in bs]
+        ax1.plot(bs, mean, "o-", color=f"C{i}", label=f"μλ = {ml:g}" if ml > 0 else "λ = 0 (control)")
+        if ml > 0:
+            ax1.plot(bs, [min(lemma1_bound(bb, ml, runs.eps).item(), 1e3) for bb in bs], ":", color=f"C{i}")
+    ax1.axhline(full_rank, color="grey", lw=1)
+    ax1.set(xscale="log", xlabel="batch size b", ylabel=f"ε-rank (ε = {runs.eps:g})",
+            ylim=(0, full_rank + 1), title="seed mean (dotted: Lemma 1 bound)")
+    ax1.set_xticks(bs, [str(v) for v in bs])
+    ax1.legend(frameon=False, fontsize=7)
+    dec = runs.mu_lam > 0
+    bound = runs.bound[dec].clamp(max=4 * full_rank).numpy()
+    jitter = 0.15 * (torch.rand(int(dec.sum()), generator=torch.Generator().manual_seed(0)) - 0.5).numpy()
+    ax2.scatter(bound, runs.eps_rank[dec].numpy() + jitter, s=14, c=runs.mu_lam[dec].numpy(), cmap="viridis")
+    lim = [0, 4 * full_rank]
+    ax2.plot(lim, lim, "k--", lw=1, label="ε-rank = bound")
+    ax2.axhline(full_rank, color="grey", lw=1)
+    ax2.set(xlabel="Lemma 1 bound (clipped)", ylabel="ε-rank", title="every run with λ > 0")
+    ax2.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
