@@ -2,7 +2,7 @@
 
 A claim check compares a measurement with a threshold fixed in code before the experiment runs; the verdict is
 derived, never typed. Notebooks end with :func:`report`, which prints the claims as text (checked by nbval), glues
-each claim's verdict and measured value for the prose (``{glue:md}`nb.ipynb::<id>-verdict```) and stores the
+each claim's verdict and measured value for the prose (``{glue}`nb.ipynb::<id>-verdict```) and stores the
 claims as JSON in the output's metadata, where ``lora-companion claims`` and the runner read them back.
 """
 from __future__ import annotations
@@ -93,14 +93,25 @@ class ClaimSet:
         return "\n".join(lines)
 
     def report(self) -> None:
-        """Display the claims (text for readers and nbval, JSON in metadata) and glue verdicts and values."""
-        from IPython.display import Markdown, display
+        """Display the claims (text for readers and nbval, JSON in metadata) and glue each claim's verdict and
+        measured value as plain text, for ``{glue}`notebook.ipynb::<id>-verdict``` on other pages."""
+        from IPython.display import display
         from myst_nb import glue
 
         display({"text/plain": self.text()}, raw=True, metadata={METADATA_KEY: self.records()})
         for c in self.claims:
-            glue(f"{c.id}-verdict", Markdown(f"**{c.verdict}**"), display=False)
-            glue(f"{c.id}-measured", Markdown(f"{c.measured}"), display=False)
+            glue(f"{c.id}-verdict", _Text(c.verdict), display=False)
+            glue(f"{c.id}-measured", _Text(c.measured), display=False)
+
+
+class _Text:
+    """A value whose plain-text form has no quotes, so glued strings read as prose."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return str(self.value)
 
 
 def claims_from_notebook(nb) -> list[dict]:

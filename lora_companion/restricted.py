@@ -16,8 +16,8 @@ Sampling (our reading: the paper's appendix, which describes its sampler, was no
 𝒮 is X = Π_r(X⋆ + ρ Δ/‖Δ‖_F), the best rank-r approximation of a random perturbation of X⋆ with a Gaussian
 direction Δ and radius ρ ~ D·Uniform(0, 1); samples that land outside the D-ball are discarded. U and V are
 products u₁u₂ᵀ of independent uniform unit vectors. Across a grid of rank bounds the samples are nested
-(:func:`estimate_constants_nested`): the set grows with r, so must the sample. Gradients come from ``torch.func.grad`` and the quadratic
-form ∇²f(X)[Z, Z] from a forward-over-reverse Hessian-vector product (``torch.func.jvp`` of the gradient).
+(:func:`estimate_constants_nested`): the set grows with r, so must the sample. Gradients come from
+``torch.func.grad`` and the quadratic form ∇²f(X)[Z, Z] from a forward-over-reverse Hessian-vector product (``torch.func.jvp`` of the gradient).
 """
 from __future__ import annotations
 

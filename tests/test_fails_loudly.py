@@ -76,3 +76,59 @@ def test_corollary_and_special_regime_claims():
     e.gap[:] = 1.0  # broken: nothing global
     [c] = FL.special_regime_claims(task, est, e)
     assert c.verdict == NOT_REPRODUCED
+
+
+def test_eps_rank_on_known_spectra():
+    U = torch.linalg.qr(torch.randn(6, 6, generator=_gen(20), dtype=torch.float64)).Q
+    V = torch.linalg.qr(torch.randn(4, 4, generator=_gen(21), dtype=torch.float64)).Q
+    def mat(s):
+        return U[:, :4] @ torch.diag(torch.tensor(s, dtype=torch.float64)) @ V.mT
+    X = torch.stack([mat([1.0, 1.0, 1.0, 1.0]), mat([3.0, 0.0, 0.0, 0.0]), mat([1.0, 0.1, 0.01, 0.0])])
+    # equal spectrum: tail after k of 4 is √((4−k)/4); ε = 0.5 needs √((4−k)/4) < 0.5, i.e. k = 4 (k = 3 gives 0.5)
+    assert FL.eps_rank(X, 0.5).tolist() == [4, 1, 1]
+    assert FL.eps_rank(X, 0.6).tolist() == [3, 1, 1]
+    assert FL.eps_rank(X, 0.05).tolist() == [4, 1, 2]   # tail after 1: √(0.0101)/√1.0101 ≈ 0.0995
+    assert FL.eps_rank(X, 0.009).tolist() == [4, 1, 3]
+    # agrees with brute force: distance of the normalized matrix to its truncated SVD
+    s = torch.linalg.svdvals(X[2] / X[2].norm())
+    assert all((s[k:].norm() < 0.05) == (k >= 2) for k in range(4))
+
+
+def test_lemma1_bound_formula():
+    b = torch.tensor([1, 2, 4])
+    got = FL.lemma1_bound(b, torch.tensor([0.5, 0.5, 0.75]), 0.2)
+    want = torch.tensor([1, 2, 4]) * math.log(0.05) / torch.log(torch.tensor([0.5, 0.5, 0.25]))
+    assert torch.allclose(got, want.double())
+    assert abs(got[0].item() - 4.3219) < 1e-3          # log2(20)
+    assert math.isinf(FL.lemma1_bound(3, 0.0, 0.2).item())
+
+
+def test_minibatch_grad_matches_autograd_and_is_rank_b():
+    task = FL.teacher_student(5, 4, 20, 10, 2, 1.0, 0.01, _gen(22))
+    X = 0.1 * torch.randn(2, 5, 4, generator=_gen(23), dtype=torch.float64)
+    idx = torch.tensor([[3, 7, 11], [0, 0, 5]])
+    w = torch.tensor([[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]], dtype=torch.float64)
+    G = FL.minibatch_grad(task, X, idx, w)
+    for k in range(2):
+        Xk = X[k].clone().requires_grad_(True)
+        pred = torch.tanh(task.x[idx[k]] @ (task.W0 + Xk).mT) @ task.a
+        (0.5 * (w[k] * (pred - task.y[idx[k]]).square()).sum()).backward()
+        assert torch.allclose(G[k], Xk.grad)
+    assert torch.linalg.matrix_rank(G).tolist() == [2, 2]   # b = 2 effective samples in each run
+
+
+def test_sgd_lemma1_runs_and_claims_fail_on_broken_input():
+    from lora_companion.claims import INCONCLUSIVE
+    task = FL.teacher_student(8, 6, 64, 10, 6, 1.0, 0.01, _gen(24))
+    b = torch.tensor([1, 1, 4, 4, 1, 4])
+    ml = torch.tensor([0.6, 0.6, 0.6, 0.6, 0.0, 0.0], dtype=torch.float64)
+    runs = FL.sgd_weight_decay(task, b, ml, 1e-2, 300, _gen(25), window=20)
+    assert runs.X.shape == (6, 8, 6) and torch.isfinite(runs.X).all()
+    assert (runs.eps_rank[:2] <= 3).all()                  # bound ⌊log(0.05)/log(0.4)⌋ = 3 at b = 1
+    bound, trend = FL.lemma1_claims(runs, 6)
+    assert bound.verdict == REPRODUCED
+    runs.eps_rank[0] = 6                                   # broken: a full-rank limit at b = 1, μλ = 0.6
+    bound, trend = FL.lemma1_claims(runs, 6)
+    assert bound.verdict == NOT_REPRODUCED and trend.verdict == NOT_REPRODUCED
+    runs.bound[:] = math.inf                               # no informative bound: nothing to test
+    assert FL.lemma1_claims(runs, 6)[0].verdict == INCONCLUSIVE

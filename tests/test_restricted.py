@@ -47,3 +47,15 @@ def test_rank_one_unit_and_hessian_form_against_finite_differences():
     h = 1e-4
     fd = torch.stack([(f(x + h * z) - 2 * f(x) + f(x - h * z)) / h**2 for x, z in zip(X, Z)])
     assert torch.allclose(q * Z.square().sum((-2, -1)), fd, rtol=1e-5, atol=1e-6)
+
+
+def test_nested_estimates_are_monotone_and_contain_the_smaller_samples():
+    from lora_companion.restricted import estimate_constants_nested
+    X_star = _low_rank(6, 5, 10)
+    f = lambda X: (torch.tanh(X) - torch.tanh(X_star)).square().sum() + 0.1 * X.pow(4).sum()  # noqa: E731
+    ests = estimate_constants_nested(f, X_star, [3, 1, 2], 1.0, 80, _gen(11))
+    by_r = {e.r: e for e in ests}
+    assert [e.r for e in ests] == [3, 1, 2]
+    assert by_r[1].alpha >= by_r[2].alpha >= by_r[3].alpha
+    assert by_r[1].beta <= by_r[2].beta <= by_r[3].beta
+    assert torch.equal(by_r[2].rsc[:len(by_r[1].rsc)], by_r[1].rsc)  # the rank-1 sample is part of the rank-2 one
