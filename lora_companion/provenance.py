@@ -17,6 +17,7 @@ from . import __version__
 #: environment variable through which the runner tells a notebook where its run folder is
 RUN_DIR_ENV = "LORA_COMPANION_RUN_DIR"
 PROVENANCE_KEY = "lora_companion_provenance"
+SEED_STRIDE = 10_000
 
 
 def git_commit(root: Path | None = None) -> str:
@@ -44,10 +45,13 @@ class Context:
     provenance: dict = field(default_factory=dict)
 
     def generator(self, offset: int = 0) -> torch.Generator:
-        """A fresh CPU generator seeded with ``seed + offset`` (one per experiment keeps experiments independent).
+        """A fresh CPU generator for experiment number ``offset`` (0 ≤ offset < 10⁴), seeded with
+        ``seed · 10⁴ + offset``: experiments of one run draw independent streams, and so do different seeds.
 
         Random data is drawn on the CPU and then moved to ``device``, so a GPU run sees the same draws."""
-        return torch.Generator().manual_seed(self.params.get("seed", 0) + offset)
+        if not 0 <= offset < SEED_STRIDE:
+            raise ValueError(f"generator offset must be in [0, {SEED_STRIDE}), got {offset}")
+        return torch.Generator().manual_seed(self.params.get("seed", 0) * SEED_STRIDE + offset)
 
 
 def setup(notebook: str, params: dict, dtype: torch.dtype = torch.float64) -> Context:

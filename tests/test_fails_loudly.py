@@ -132,3 +132,22 @@ def test_sgd_lemma1_runs_and_claims_fail_on_broken_input():
     assert bound.verdict == NOT_REPRODUCED and trend.verdict == NOT_REPRODUCED
     runs.bound[:] = math.inf                               # no informative bound: nothing to test
     assert FL.lemma1_claims(runs, 6)[0].verdict == INCONCLUSIVE
+
+
+def test_rsc_trend_claim_needs_a_strict_change():
+    """Nested estimates are monotone by construction: flat is inconclusive, a strict change decides."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from lora_companion.experiments import fails_loudly as F
+
+    def verdict(alphas, betas):
+        ests = [SimpleNamespace(alpha=a, beta=b) for a, b in zip(alphas, betas)]
+        empty = torch.zeros(1, dtype=torch.bool)
+        cc = SimpleNamespace(in_ball=empty, consistent=empty, threshold=0.1)
+        return F.constants_claims(ests, cc, SimpleNamespace(sosp=empty))[0].verdict
+
+    assert verdict([0.1, 0.05], [1.0, 2.0]) == "reproduced"
+    assert verdict([0.1, 0.1], [1.0, 2.0]) == "inconclusive"
+    assert verdict([-0.1, -0.2], [1.0, 2.0]) == "not reproduced"

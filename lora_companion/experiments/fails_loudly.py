@@ -540,7 +540,14 @@ def corollary_check(e: EndPoints, est: RestrictedEstimate, X_star: torch.Tensor,
 def constants_claims(ests: list[RestrictedEstimate], cc: CorollaryCheck, e: EndPoints) -> list[Claim]:
     alphas = [x.alpha for x in ests]
     betas = [x.beta for x in ests]
-    trend = all(b <= a for a, b in zip(alphas, alphas[1:])) and all(b >= a for a, b in zip(betas, betas[1:]))
+    # The nested estimator makes α̂ non-increasing and β̂ non-decreasing in r by construction, so only a strict
+    # change across the grid is evidence of a trend; a flat estimate cannot tell (inconclusive).
+    if alphas[0] <= 0:
+        trend = False
+    elif alphas[-1] == alphas[0] or betas[-1] == betas[0]:
+        trend = None
+    else:
+        trend = alphas[-1] < alphas[0] and betas[-1] > betas[0]
     where = e.sosp & cc.in_ball
     n = int(where.sum())
     agree = int((cc.consistent & where).sum())
@@ -548,10 +555,10 @@ def constants_claims(ests: list[RestrictedEstimate], cc: CorollaryCheck, e: EndP
         check("loud-rsc-rsm-trend", paper=PAPER,
               statement="Restricted constants degrade with the LoRA rank: α falls and β rises as r grows (Table 2), "
                         "with α > 0 at small r.",
-              test="Monte-Carlo α̂(r) non-increasing and β̂(r) non-decreasing over the rank grid, α̂ > 0 at the "
-                   "smallest r",
+              test="nested Monte-Carlo estimates: α̂ > 0 at the smallest r, α̂ strictly lower and β̂ strictly higher "
+                   "at the largest r than at the smallest (inconclusive if either estimate is flat across the grid)",
               measured=f"α̂ {[float(f'{v:.3g}') for v in alphas]}, β̂ {[float(f'{v:.3g}') for v in betas]}",
-              passed=trend and alphas[0] > 0, figure="fig-loud-constants"),
+              passed=trend, figure="fig-loud-constants"),
         check("loud-corollary-certificate", paper=PAPER,
               statement="Corollary 1: at an SOSP within D of X⋆, σ_r/σ_{r*} ≤ 2α/β certifies a global minimum; "
                         "otherwise the point is spurious.",
