@@ -26,7 +26,7 @@ def test_metrics():
     assert E.row_space_leak(V_perp, torch.randn(1, 3, 8, generator=g, dtype=torch.float64)).item() > 0.1
     assert E.row_space_leak(V_perp, torch.zeros(1, 3, 8, dtype=torch.float64)).item() == 0
     assert E.steps_to(torch.tensor([[1.0, 1.0], [0.1, 1.0]]), 0.5).tolist() == [1.0, float("inf")]
-    assert abs(E.fit_slope([1, 4, 16], [1, 0.5, 0.25]) + 0.5) < 1e-12
+    assert abs(E.loglog_slope([1, 4, 16], [1, 0.5, 0.25]) + 0.5) < 1e-12
     del B_in
 
 

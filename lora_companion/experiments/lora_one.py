@@ -15,6 +15,7 @@ import torch
 
 from .. import inits
 from ..claims import Claim, check
+from ..stats import loglog_slope
 from ..linalg import principal_angles, subspace_distance
 from ..optim import GD, PreconditionedAdam, PreconditionedGD, factory
 from ..train import train
@@ -294,13 +295,6 @@ def alignment_claims(res: AlignmentResult, by_d: dict[int, AlignmentResult]) -> 
 
 # --- E2: one step suffices (Thm 3.3, Lemma D.5) -------------------------------------------------------------------
 
-def fit_slope(x, y) -> float:
-    """Least-squares slope of log y against log x."""
-    x, y = torch.as_tensor(x, dtype=torch.float64).log(), torch.as_tensor(y, dtype=torch.float64).log()
-    M = torch.stack([x, torch.ones_like(x)], 1)
-    return torch.linalg.lstsq(M, y[:, None]).solution[0, 0].item()
-
-
 def spectral_error(task: Teacher, r: int, gamma: float, ord="fro") -> torch.Tensor:
     """‖A₀B₀ − Δ‖ / ‖Δ‖ (same norm) for (Spectral-init) from the full-sample G♮: zero training steps."""
     A, B = inits.spectral_init(task.neg_grad(), r, gamma)
@@ -334,8 +328,8 @@ def one_step_experiment(d: int, r_star: int, ratios: list[int], kappas: list[flo
     err_r = torch.stack([spectral_error(relu, r_star, g) for g in gammas]).cpu()
     err_k = torch.stack(err_k).cpu()
     return OneStepResult(ratios, err_n, kappas, err_k, gammas, err_r,
-                         slope_n=fit_slope(ratios, err_n.median(-1).values),
-                         slope_kappa=fit_slope(kappas, err_k.median(-1).values))
+                         slope_n=loglog_slope(ratios, err_n.median(-1).values),
+                         slope_kappa=loglog_slope(kappas, err_k.median(-1).values))
 
 
 def one_step_claims(res: OneStepResult) -> list[Claim]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from ..claims import Claim, check
+from ..stats import loglog_slope
 from ..landscape import ConvexSolution, is_sosp, nuclear_certificate, relative_gap, solve_nuclear, sosp_certificate
 from ..linalg import numerical_rank, nuclear_norm, pataki_rank_bound
 from ..train import train
@@ -191,13 +192,6 @@ def rank_sweep(Ns, K, m, n, n_seeds, lam_rels, gen, device="cpu") -> RankSweep:
                      ridge_rank=numerical_rank(ridge_interpolant(task)).reshape(shape[1:]).cpu(),
                      pataki=[pataki_rank_bound(K * N) for N in Ns], full_rank=[min(K * N, m, n) for N in Ns], min_mn=min(m, n),
                      certified=torch.stack(cert).reshape(shape).cpu(), converged=torch.stack(conv).reshape(shape).cpu())
-
-
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of log y against log x."""
-    x, y = torch.as_tensor(x, dtype=torch.float64).log(), torch.as_tensor(y, dtype=torch.float64).log()
-    xc = x - x.mean()
-    return ((xc * (y - y.mean())).sum() / xc.square().sum()).item()  # nan if any y ≤ 0 or non-finite
 
 
 def rank_claims(sweeps: list[RankSweep]) -> list[Claim]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from ..claims import Claim, check
+from ..stats import loglog_slope
 from ..linalg import balanced_factors, nuclear_norm, principal_angles, svt
 from ..linearize import jacobian_features, jvp_predict, linear_predict
 
@@ -146,8 +147,8 @@ def linearization_check(m: int, n: int, K: int, N: int, ts: torch.Tensor, gen: t
     lin = linear_predict(G, f0, ts[:, None, None] * delta)
     abs_err = torch.linalg.vector_norm(true - lin, dim=(-2, -1))
     rel = abs_err / torch.linalg.vector_norm(true - f0, dim=(-2, -1))
-    slope = torch.linalg.lstsq(torch.stack([ts.log(), torch.ones_like(ts)], 1), abs_err.log()[:, None]).solution[0, 0]
-    return LinearizationResult(t=ts, error=rel, jac_vs_jvp=(lin_G - lin_jvp).abs().max().item(), slope=slope.item())
+    return LinearizationResult(t=ts, error=rel, jac_vs_jvp=(lin_G - lin_jvp).abs().max().item(),
+                               slope=loglog_slope(ts, abs_err))
 
 
 def linearization_claims(res: LinearizationResult) -> list[Claim]:

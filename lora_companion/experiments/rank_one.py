@@ -17,6 +17,7 @@ import torch
 
 from .. import student_teacher as st
 from ..claims import Claim, check
+from ..stats import loglog_slope
 
 #: strong and weak recovery thresholds on the overlap m = ⟨v, v*⟩
 M_STRONG, M_WEAK = 0.95, 0.5
@@ -81,13 +82,8 @@ class Fit:
 def loglog_fit(x: list[float], T: torch.Tensor, gen: torch.Generator, n_boot: int = N_BOOT) -> Fit:
     """Fit log med_s T[x, s] = slope·log x + b. T (n_x, S) may hold inf (censored runs): a censored median makes
     the fit undefined (NaN); bootstrap resamples whose median is censored are dropped."""
-    lx = torch.log(torch.tensor(x, dtype=torch.float64))
-
     def slope(med):
-        if not torch.isfinite(med).all():
-            return float("nan")
-        X = torch.stack([lx, torch.ones_like(lx)], 1)
-        return torch.linalg.lstsq(X, med.log()[:, None]).solution[0, 0].item()
+        return loglog_slope(x, med)
 
     med = st.censored_median(T)
     idx = torch.randint(0, T.shape[1], (n_boot, *T.shape), generator=gen)
