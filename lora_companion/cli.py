@@ -4,6 +4,7 @@
     lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR]
     lora-companion record [TARGET]
     lora-companion claims [--json]
+    lora-companion seed-check SEED
     lora-companion figures export [--from RUN | --target TARGET] --out DIR
     lora-companion build
 """
@@ -47,6 +48,13 @@ def _record(args) -> None:
     print("record updated: review with `git diff book/` and commit")
 
 
+def _seed_check(args) -> None:
+    from .dashboard import seed_check, seed_summary
+
+    check = seed_check(args.seed)
+    print(seed_summary(runner.committed_claims(), check))
+
+
 def _claims(args) -> None:
     claims = runner.committed_claims()
     if args.json:
@@ -84,6 +92,10 @@ def parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="re-execute the committed notebooks at the book profile (rewrites book/)")
     rec.add_argument("target", nargs="?", help="a chapter or notebook id (default: the whole book)")
     rec.set_defaults(func=_record)
+    sc = sub.add_parser("seed-check", help="rerun the whole book at another seed; record verdict agreement on the "
+                        "claims page (rewrites book/seed_check.json and book/claims.md)")
+    sc.add_argument("seed", type=int)
+    sc.set_defaults(func=_seed_check)
     c = sub.add_parser("claims", help="every claim in the committed record")
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=_claims)

@@ -83,9 +83,28 @@ def test_claims_dashboard_is_generated_from_the_record():
 
     claims = committed_claims()
     page = dashboard.PAGE.read_text()
-    assert page == dashboard.render(claims), "book/claims.md is stale: run `lora-companion record` (or regenerate it)"
+    check = dashboard.load_seed_check()
+    assert page == dashboard.render(claims, check), "book/claims.md is stale: run `lora-companion record`"
     assert dashboard.summary(claims) in page
+    if check:
+        assert set(check["claims"]) == {c["id"] for c in claims}, \
+            "book/seed_check.json covers other claims than the record: run `lora-companion seed-check SEED`"
     for c in claims:
         assert f"**{c['id']}**" in page and f"({c['notebook']}.ipynb)" in page
         if c.get("figure"):
             assert f"{{numref}}`{c['figure']}`" in page
+
+
+def test_dashboard_marks_verdicts_that_change_with_the_seed():
+    from lora_companion import dashboard
+
+    claims = [{"id": "a-1", "chapter": "preliminaries", "notebook": "preliminaries", "paper": "companion",
+               "statement": "s_1 with ‖δ‖_*", "test": "x | y", "measured": 1.0, "verdict": "reproduced", "figure": None},
+              {"id": "a-2", "chapter": "preliminaries", "notebook": "preliminaries", "paper": "companion",
+               "statement": "s", "test": "t", "measured": 2.0, "verdict": "reproduced", "figure": "fig-a-b"}]
+    check = {"seed": 5, "commit": "abc", "claims": {"a-1": {"verdict": "reproduced", "measured": 1.1},
+                                                    "a-2": {"verdict": "not reproduced", "measured": 9.0}}}
+    page = dashboard.render(claims, check)
+    assert "**1 of 2 claims reach the same verdict**; different: a-2" in page
+    assert "| same |" in page and "⚠️ not reproduced (`9.0`)" in page and "| Seed 5 |" in page
+    assert "s\\_1 with ‖δ‖\\_\\*" in page and "x \\| y" in page
