@@ -39,7 +39,7 @@ def _other_seed(c: dict, check: dict | None) -> str:
         return "not checked"
     if other["verdict"] == c["verdict"]:
         return "same"
-    return f"⚠️ {other['verdict']} (`{_cell(other['measured'], code=True)}`)"
+    return f"⚠ {other['verdict']} (`{_cell(other['measured'], code=True)}`)"
 
 
 def seed_summary(claims: list[dict], check: dict) -> str:
