@@ -106,3 +106,20 @@ def test_claims_and_list_commands(capsys):
     assert cli.main(["list"]) == 0
     listing = capsys.readouterr().out
     assert "preliminaries" in listing and "n_random: int = 256  # random factorizations" in listing
+
+
+@pytest.mark.parametrize("profile", ["smoke", "book", "paper"])
+def test_every_profile_of_every_notebook_validates(profile):
+    jobs = runner.plan(None, profile)
+    assert len(jobs) == len(runner.notebooks())
+    if profile == "paper":
+        assert all(j.parameters.get("device", "cuda") == "cuda" for j in jobs if "device" in runner.notebook_spec(j.notebook)["params"])
+
+
+@pytest.mark.parametrize("chapter", ["ntk_landscape", "lora_one", "fails_loudly", "rank_one"])
+def test_smoke_profile_of_each_chapter_runs(chapter, tmp_path):
+    results = runner.run(runner.plan(chapter, "smoke"), tmp_path / "run", "smoke", progress=False, log=lambda *a: None)
+    assert {nb["notebook"] for nb in results["notebooks"]} == set(runner.notebooks(chapter))
+    assert results["claims"] and all(c["chapter"] == chapter for c in results["claims"])
+    assert results["figures"] and all((tmp_path / "run" / "figures" / f["files"]["svg"]["file"]).exists()
+                                      for f in results["figures"])
