@@ -1,5 +1,6 @@
 """Invariants of the committed book, nbval's ability to catch a changed number, and the strict HTML build."""
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,16 @@ def test_dashboard_marks_verdicts_that_change_with_the_seed():
     assert "**1 of 2 claims reach the same verdict**; different: a-2" in page
     assert "| same |" in page and "⚠ not reproduced (`9.0`)" in page and "| Seed 5 |" in page
     assert "s\\_1 with ‖δ‖\\_\\*" in page and "x \\| y" in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("xelatex") is None or shutil.which("latexmk") is None,
+                    reason="no TeX here: install it with `sudo scripts/install-tex.sh` to test the PDF build")
+def test_pdf_build(tmp_path):
+    proc = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--builder",
+                           "pdflatex", "--path-output", str(tmp_path)], capture_output=True, text=True)
+    pdf = tmp_path / "_build" / "latex" / "lora-companion.pdf"
+    assert proc.returncode == 0 and pdf.is_file(), proc.stdout[-4000:]
+    assert pdf.stat().st_size > 500_000
+    log = next((tmp_path / "_build" / "latex").glob("*.log")).read_text(errors="replace")
+    assert "Missing character" not in log
