@@ -76,3 +76,52 @@ def test_digits_smoke_and_claims():
     assert res.loss["full"].shape == (13, 1)
     res.one_step_acc = [res.pre_acc]
     assert E.digits_claims(res)[0].verdict == NOT_REPRODUCED
+
+
+def test_digits_ensemble_equals_one_ordinary_module():
+    """Seeds × step sizes through torch.func (vmap of functional_call) reproduce one member trained as a plain
+    nn.Module with torch.optim: pre-training (Adam), LoRA-One fine-tuning (GD) and the one-step update."""
+    from torch.nn.functional import cross_entropy
+    from lora_companion import inits
+    from lora_companion.experiments.lora_one import digits as D
+    from lora_companion.peft import apply_lora
+    gen = torch.Generator().manual_seed(5)
+    data = E.load_digits_task(gen, 2)
+    net, init = D.make_ensemble(8, 2, gen)
+    params = E.pretrain(net, init, data.X_odd, data.y_odd, 5, 1e-2)
+    i, lrs, steps = 1, [0.1, 0.5], 4
+    accuracy = lambda m: 100.0 * (m(data.X_test[i]).argmax(-1) == data.y_test[i]).double().mean()  # noqa: E731
+
+    ref = D.member(net, init, i)
+    opt = torch.optim.Adam(ref.parameters(), lr=1e-2)
+    for _ in range(5):
+        opt.zero_grad()
+        cross_entropy(ref(data.X_odd), data.y_odd).backward()
+        opt.step()
+    assert all(torch.allclose(p, params[k][i], rtol=0, atol=1e-13) for k, p in ref.state_dict().items())
+
+    loss, acc, _ = E.finetune(net, params, "lora_one", data, 2, lrs, steps, 16, 4.0, [0, steps])
+    Xg, yg = data.X_train[i, :16], data.y_train[i, :16]
+    model = apply_lora(D.member(net, params, i), 2, 2.0, init="lora_one", s=4.0,
+                       loss_fn=lambda m: cross_entropy(m(Xg), yg))
+    opt = torch.optim.SGD([p for n, p in model.named_parameters() if "lora_" in n], lr=lrs[1])
+    ref_loss = []
+    for step in range(steps + 1):
+        opt.zero_grad()
+        value = cross_entropy(model(data.X_train[i]), data.y_train[i])
+        ref_loss.append(value.item())
+        if step < steps:
+            value.backward()
+            opt.step()
+    assert torch.allclose(loss[:, 1, i], torch.tensor(ref_loss, dtype=torch.float64), rtol=1e-12, atol=0)
+    with torch.no_grad():
+        assert acc[-1, 1, i] == accuracy(model)
+
+    one = E.one_step_update(net, params, data, 2, [3.0], 16)
+    W = D.member(net, params, i)
+    grads = torch.autograd.grad(cross_entropy(W(Xg), yg), [W[0].weight, W[2].weight])
+    with torch.no_grad():
+        for layer, g in zip((W[0], W[2]), grads):
+            left, right = inits.spectral_init(-g, 2)
+            layer.weight.add_(3.0 * left @ right)
+        assert one[0, i] == accuracy(W)

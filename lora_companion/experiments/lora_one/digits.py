@@ -2,13 +2,19 @@
 
 A two-layer MLP pre-trained on odd digits, fine-tuned on even ones: full fine-tuning, LoRA, LoRA-One and
 LoRA-GA through :mod:`lora_companion.peft`, and the one-step rank-r update W ← W + η P_r(−∇W).
+
+Seeds and step sizes are an ensemble (PyTorch's model-ensembling pattern): the per-member parameters of one
+``nn.Module`` are stacked along a leading dimension with :func:`torch.func.stack_module_state` and the module is
+evaluated with :func:`torch.func.vmap` over :func:`torch.func.functional_call`. Members never interact: the
+gradient of the *sum* of their losses is each member's own gradient, and Adam / GD act elementwise.
 """
 from __future__ import annotations
 
-import math
+import copy
 from dataclasses import dataclass
 
 import torch
+from torch.func import functional_call, stack_module_state, vmap
 
 from ... import inits
 from ...claims import Claim, check
@@ -19,21 +25,25 @@ from .thresholds import ONE_STEP_GAIN_MIN
 DIGITS_METHODS = ("full", "lora", "lora_one", "lora_ga")
 DIGITS_LABELS = {"full": "full fine-tuning", "lora": "LoRA", "lora_one": "LoRA-One", "lora_ga": "LoRA-GA"}
 
+Params = dict[str, torch.Tensor]
+
 
 @dataclass
 class Digits:
-    """scikit-learn's bundled 8×8 digits (no download), standardized: odd digits to pre-train on, even digits
-    split into a fine-tuning set and a test set (labels stay 0–9, so the task is new classes)."""
+    """scikit-learn's bundled 8×8 digits (no download), standardized: odd digits to pre-train on (shared by all
+    seeds), even digits split per seed into a fine-tuning set and a test set, stacked along a leading seed
+    dimension (labels stay 0–9, so the task is new classes)."""
 
-    X_odd: torch.Tensor
-    y_odd: torch.Tensor
-    X_train: torch.Tensor
-    y_train: torch.Tensor
-    X_test: torch.Tensor
-    y_test: torch.Tensor
+    X_odd: torch.Tensor    # (n_odd, 64)
+    y_odd: torch.Tensor    # (n_odd,)
+    X_train: torch.Tensor  # (n_seeds, n_train, 64)
+    y_train: torch.Tensor  # (n_seeds, n_train)
+    X_test: torch.Tensor   # (n_seeds, n_test, 64)
+    y_test: torch.Tensor   # (n_seeds, n_test)
 
 
-def load_digits_task(gen: torch.Generator, test_fraction: float = 0.4, device="cpu") -> Digits:
+def load_digits_task(gen: torch.Generator, n_seeds: int = 1, test_fraction: float = 0.4, device="cpu") -> Digits:
+    """One random train/test split of the even digits per seed (permutations drawn from ``gen``)."""
     from sklearn.datasets import load_digits
     data = load_digits()
     X = torch.tensor(data.data, dtype=torch.float64)
@@ -41,9 +51,9 @@ def load_digits_task(gen: torch.Generator, test_fraction: float = 0.4, device="c
     y = torch.tensor(data.target)
     odd, even = y % 2 == 1, y % 2 == 0
     Xe, ye = X[even], y[even]
-    perm = torch.randperm(len(ye), generator=gen)
+    perm = torch.rand(n_seeds, len(ye), generator=gen, dtype=torch.float64).argsort(-1)
     n_test = int(test_fraction * len(ye))
-    te, tr = perm[:n_test], perm[n_test:]
+    te, tr = perm[:, :n_test], perm[:, n_test:]
     to = lambda t: t.to(device)  # noqa: E731
     return Digits(to(X[odd]), to(y[odd]), to(Xe[tr]), to(ye[tr]), to(Xe[te]), to(ye[te]))
 
@@ -58,43 +68,72 @@ def make_mlp(hidden: int, gen: torch.Generator, device="cpu") -> torch.nn.Module
     return model.to(device)
 
 
-def _ce(model, X, y) -> torch.Tensor:
-    return torch.nn.functional.cross_entropy(model(X), y)
+def make_ensemble(hidden: int, n_seeds: int, gen: torch.Generator, device="cpu") -> tuple[torch.nn.Module, Params]:
+    """``n_seeds`` independent :func:`make_mlp` draws as (template module on the meta device, stacked parameters
+    with a leading seed dimension)."""
+    models = [make_mlp(hidden, gen, device) for _ in range(n_seeds)]
+    params, _ = stack_module_state(models)
+    return copy.deepcopy(models[0]).to("meta"), {k: v.detach() for k, v in params.items()}
 
 
-def accuracy(model, X, y) -> float:
-    """Test accuracy in percent."""
-    with torch.no_grad():
-        return 100.0 * (model(X).argmax(-1) == y).double().mean().item()
-
-
-def pretrain(model, X, y, steps: int, lr: float):
-    """Full-batch Adam on the pre-training task (odd digits)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(steps):
-        opt.zero_grad()
-        _ce(model, X, y).backward()
-        opt.step()
+def member(net: torch.nn.Module, params: Params, i: int, device="cpu") -> torch.nn.Module:
+    """The ordinary module of ensemble member ``i`` (a copy of ``net`` holding the i-th slice of ``params``)."""
+    model = copy.deepcopy(net).to_empty(device=device)
+    model.load_state_dict({k: v[i] for k, v in params.items()})
     return model
 
 
-def one_step_update(pre: torch.nn.Module, data: Digits, r: int, lrs: list[float], grad_rows: int) -> list[float]:
+def losses(net: torch.nn.Module, params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every member: ``params`` and ``X`` (M, n, in), ``y`` (M, n) → (M,)."""
+    logits = vmap(lambda p, x: functional_call(net, p, (x,)))(params, X)
+    return torch.nn.functional.cross_entropy(logits.mT, y, reduction="none").mean(-1)
+
+
+def accuracy(net: torch.nn.Module, params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Test accuracy of every member in percent: (M,)."""
+    with torch.no_grad():
+        logits = vmap(lambda p, x: functional_call(net, p, (x,)))(params, X)
+        return 100.0 * (logits.argmax(-1) == y).double().mean(-1)
+
+
+def weight_gradients(net: torch.nn.Module, params: Params, X: torch.Tensor, y: torch.Tensor) -> Params:
+    """∇_W L of every member's linear weights (keys ending in ``weight``), each (M, out, in)."""
+    w = {k: v.detach().requires_grad_() for k, v in params.items() if k.endswith("weight")}
+    grads = torch.autograd.grad(losses(net, {**params, **w}, X, y).sum(), list(w.values()))
+    return dict(zip(w, grads))
+
+
+def pretrain(net: torch.nn.Module, params: Params, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> Params:
+    """Full-batch Adam on the pre-training task (odd digits, shared by all members), every member at once
+    (Adam is elementwise, so this is each member's own Adam run)."""
+    params = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
+    n = next(iter(params.values())).shape[0]
+    Xs, ys = X.expand(n, *X.shape), y.expand(n, *y.shape)
+    opt = torch.optim.Adam(params.values(), lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        losses(net, params, Xs, ys).sum().backward()
+        opt.step()
+    return {k: v.detach() for k, v in params.items()}
+
+
+def _lr_grid(t: torch.Tensor, n_lrs: int) -> torch.Tensor:
+    """Repeat a seed-stacked tensor (S, ...) over a step-size grid: member l·S + i is (step size l, seed i)."""
+    return t.repeat(n_lrs, *[1] * (t.dim() - 1))
+
+
+def one_step_update(net: torch.nn.Module, params: Params, data: Digits, r: int, lrs: list[float],
+                    grad_rows: int) -> torch.Tensor:
     """Table 2 analogue: W ← W + η P_r(−∇W) for every linear layer, gradient from the first ``grad_rows``
-    fine-tuning examples; test accuracy for each η (no training)."""
-    import copy
-    from ...peft import apply_lora, base_gradients
-    probe = apply_lora(copy.deepcopy(pre), r, float(r))
-    grads = base_gradients(probe, lambda m: _ce(m, data.X_train[:grad_rows], data.y_train[:grad_rows]))
-    accs = []
-    for lr in lrs:
-        model = copy.deepcopy(pre)
-        with torch.no_grad():
-            for name, g in grads.items():
-                w = model.get_submodule(name).weight
-                L, R = inits.spectral_init(-g, r)
-                w.add_(lr * L @ R)
-        accs.append(accuracy(model, data.X_test, data.y_test))
-    return accs
+    fine-tuning examples; test accuracy (len(lrs), n_seeds) for each η (no training)."""
+    grads = weight_gradients(net, params, data.X_train[:, :grad_rows], data.y_train[:, :grad_rows])
+    eta = torch.tensor(lrs, dtype=torch.float64, device=data.X_train.device).repeat_interleave(len(data.y_train))
+    stepped = {k: _lr_grid(v, len(lrs)) for k, v in params.items()}
+    for k, g in grads.items():
+        L, R = inits.spectral_init(-g, r)
+        stepped[k] = stepped[k] + eta[:, None, None] * _lr_grid(L @ R, len(lrs))
+    acc = accuracy(net, stepped, _lr_grid(data.X_test, len(lrs)), _lr_grid(data.y_test, len(lrs)))
+    return acc.view(len(lrs), -1)
 
 
 @dataclass
@@ -110,83 +149,90 @@ class DigitsResult:
     one_step_acc: list[float]
 
 
-def finetune(pre: torch.nn.Module, method: str, data: Digits, r: int, lr: float, steps: int, grad_rows: int,
-             s: float, acc_steps: list[int], angle_steps: list[int] | None = None):
-    """Full-batch GD on the even digits from the pre-trained model: ``full`` (every weight) or a LoRA variant
-    applied with :func:`lora_companion.peft.apply_lora` (α = r, so scaling 1). Returns (losses, accuracies,
-    angles); angles (vanilla LoRA only) are sin θ_max of lora_A's row space / lora_B's column space in layer 1
-    against the top-r right / left singular subspaces of the full-batch −∇W₁ at the pre-trained model."""
-    import copy
-    from ...peft import apply_lora, base_gradients
-    model = copy.deepcopy(pre)
-    loss_fn = lambda m: _ce(m, data.X_train, data.y_train)  # noqa: E731
-    if method != "full":
-        init = {"lora": "lora", "lora_one": "lora_one", "lora_ga": "lora_ga"}[method]
-        model = apply_lora(model, r, float(r), init=init, s=s,
-                           loss_fn=lambda m: _ce(m, data.X_train[:grad_rows], data.y_train[:grad_rows]))
-    params = [p for p in model.parameters() if p.requires_grad]
-    if method != "full":  # GD on the adapters only (biases frozen, as in LoRA)
-        params = [p for n, p in model.named_parameters() if "lora_" in n]
-    opt = torch.optim.SGD(params, lr=lr)
-    bases = None
+def _adapted(net: torch.nn.Module, params: Params, method: str, data: Digits, r: int, s: float,
+             grad_rows: int) -> tuple[torch.nn.Module, Params]:
+    """Every seed's pre-trained module with :func:`lora_companion.peft.apply_lora` (α = r, so scaling 1; LoRA-One
+    and LoRA-GA from the gradient on the first ``grad_rows`` fine-tuning examples), stacked."""
+    from ...peft import apply_lora
+    device = data.X_train.device
+    models = []
+    for i in range(len(data.y_train)):  # building the ensemble: one PEFT init per seed, on an ordinary module
+        Xg, yg = data.X_train[i, :grad_rows], data.y_train[i, :grad_rows]
+        models.append(apply_lora(member(net, params, i, device), r, float(r), init=method, s=s,
+                                 loss_fn=lambda m, X=Xg, y=yg: torch.nn.functional.cross_entropy(m(X), y)))
+    stacked, _ = stack_module_state(models)
+    return copy.deepcopy(models[0]).to("meta"), {k: v.detach() for k, v in stacked.items()}
+
+
+def _angles(G: torch.Tensor, A: torch.Tensor, B: torch.Tensor, r: int, step: int) -> torch.Tensor:
+    """sin θ_max of span lora_Aᵀ / span lora_B against the top-r right / left singular subspaces of G, per
+    member: (M, 2); NaN where the adapter is not finite, 1 for lora_B = 0 at step 0."""
+    U, _, Vh = torch.linalg.svd(G, full_matrices=False)
+    ok = (A.isfinite().flatten(1).all(-1) & B.isfinite().flatten(1).all(-1))[:, None, None]
+    a = subspace_distance(Vh[:, :r].mT, torch.where(ok, A.mT, Vh[:, :r].mT))
+    b = subspace_distance(U[:, :, :r], torch.where(ok, B, U[:, :, :r])) if step else torch.ones_like(a)
+    return torch.where(ok[:, 0, 0, None], torch.stack([a, b], -1), torch.nan)
+
+
+def finetune(net: torch.nn.Module, params: Params, method: str, data: Digits, r: int, lrs: list[float],
+             steps: int, grad_rows: int, s: float, acc_steps: list[int], angle_steps: list[int] | None = None):
+    """Full-batch GD on the even digits from the pre-trained members (``params``, leading seed dimension), at
+    every step size of ``lrs`` at once: ``full`` (every weight and bias) or a LoRA variant (GD on the adapters
+    only, biases frozen, as in LoRA). Returns (losses (steps+1, L, S), accuracies (len(acc_steps), L, S),
+    angles (len(angle_steps), L, S, 2) or None); angles (vanilla LoRA) are sin θ_max of lora_A's row space /
+    lora_B's column space in layer 1 against the top-r right / left singular subspaces of the full-batch −∇W₁
+    at the pre-trained model."""
+    n_lrs, n_seeds = len(lrs), len(data.y_train)
+    model, start = (net, params) if method == "full" else _adapted(net, params, method, data, r, s, grad_rows)
+    train = {k: _lr_grid(v, n_lrs).requires_grad_() for k, v in start.items() if method == "full" or "lora_" in k}
+    frozen = {k: _lr_grid(v, n_lrs) for k, v in start.items() if k not in train}
+    X, y = _lr_grid(data.X_train, n_lrs), _lr_grid(data.y_train, n_lrs)
+    Xt, yt = _lr_grid(data.X_test, n_lrs), _lr_grid(data.y_test, n_lrs)
+    eta = torch.tensor(lrs, dtype=torch.float64, device=X.device).repeat_interleave(n_seeds)
+    G = None
     if angle_steps is not None:
-        G = -base_gradients(model, loss_fn)["0"]
-        U, _, Vh = torch.linalg.svd(G, full_matrices=False)
-        bases = (U[:, :r], Vh[:r].mT)
-    losses, accs, angles = [], [], []
+        G = -_lr_grid(weight_gradients(net, params, data.X_train, data.y_train)["0.weight"], n_lrs)
+    loss_t, acc_t, angle_t = [], [], []
     for step in range(steps + 1):
         if step in acc_steps:
-            accs.append(accuracy(model, data.X_test, data.y_test))
-        layer = model.get_submodule("0")
-        if bases is not None and step in angle_steps and not torch.isfinite(layer.delta()).all():
-            angles.append([math.nan, math.nan])
-        elif bases is not None and step in angle_steps:
-            angles.append([subspace_distance(bases[1], layer.lora_A.detach().mT).item(),
-                           subspace_distance(bases[0], layer.lora_B.detach()).item() if step else 1.0])
-        opt.zero_grad()
-        loss = loss_fn(model)
-        losses.append(loss.item())
+            acc_t.append(accuracy(model, {**frozen, **train}, Xt, yt))
+        if G is not None and step in angle_steps:
+            angle_t.append(_angles(G, train["0.lora_A"].detach(), train["0.lora_B"].detach(), r, step))
+        loss = losses(model, {**frozen, **train}, X, y)
+        loss_t.append(loss.detach())
         if step < steps:
-            loss.backward()
-            opt.step()
-    return torch.tensor(losses), torch.tensor(accs), torch.tensor(angles)
+            grads = torch.autograd.grad(loss.sum(), list(train.values()))
+            with torch.no_grad():
+                for p, g in zip(train.values(), grads):
+                    p.sub_(eta.view(-1, *[1] * (g.dim() - 1)) * g)
+    grid = lambda ts: torch.stack(ts).unflatten(1, (n_lrs, n_seeds))  # noqa: E731
+    return grid(loss_t), grid(acc_t), grid(angle_t) if G is not None else None
 
 
 def digits_experiment(hidden: int, r: int, lrs: list[float], steps: int, grad_rows: int, s: float,
                       pretrain_steps: int, n_seeds: int, one_step_lrs: list[float], gen: torch.Generator,
                       device="cpu") -> DigitsResult:
-    """Pre-train once per seed on odd digits, then fine-tune on even digits with every method of
-    :data:`DIGITS_METHODS` at every step size of ``lrs`` (chosen per method by the median final training loss)."""
+    """Pre-train one MLP per seed on odd digits (all seeds at once), then fine-tune on even digits with every
+    method of :data:`DIGITS_METHODS` at every step size of ``lrs`` (all seeds and step sizes at once; the step
+    size is chosen per method by the median over seeds of the final training loss)."""
     acc_steps = sorted({0, min(10, steps), steps})
     angle_steps = sorted({0, 1, *range(0, steps + 1, max(1, steps // 20))})
-    pres, datas = [], []
-    for _ in range(n_seeds):
-        data = load_digits_task(gen, device=device)
-        pres.append(pretrain(make_mlp(hidden, gen, device), data.X_odd, data.y_odd, pretrain_steps, 1e-2))
-        datas.append(data)
+    data = load_digits_task(gen, n_seeds, device=device)
+    net, params = make_ensemble(hidden, n_seeds, gen, device)
+    params = pretrain(net, params, data.X_odd, data.y_odd, pretrain_steps, 1e-2)
     loss, acc, best, angles = {}, {}, {}, {}
     for method in DIGITS_METHODS:
-        runs = {}
-        for lr in lrs:
-            out = []
-            for pre, data in zip(pres, datas):
-                torch.manual_seed(int(torch.randint(2 ** 31, (1,), generator=gen)))  # PEFT's init draws
-                out.append(finetune(pre, method, data, r, lr, steps, grad_rows, s, acc_steps,
-                                    angle_steps if method == "lora" else None))
-            runs[lr] = out
-        final = {lr: torch.tensor([o[0][-1] for o in out]).nan_to_num(torch.inf).median().item()
-                 for lr, out in runs.items()}
-        lr = min(final, key=final.get)
-        best[method] = lr
-        loss[method] = torch.stack([o[0] for o in runs[lr]], -1)
-        acc[method] = torch.stack([o[1] for o in runs[lr]], -1)
-        if method == "lora":
-            angles = {"lora_A": torch.stack([o[2][:, 0] for o in runs[lr]], -1),
-                      "lora_B": torch.stack([o[2][:, 1] for o in runs[lr]], -1)}
-    pre_acc = sum(accuracy(p, d.X_test, d.y_test) for p, d in zip(pres, datas)) / n_seeds
-    one = torch.tensor([one_step_update(p, d, r, one_step_lrs, grad_rows) for p, d in zip(pres, datas)])
+        torch.manual_seed(int(torch.randint(2 ** 31, (1,), generator=gen)))  # PEFT's init draws (vanilla LoRA)
+        L, A, T = finetune(net, params, method, data, r, lrs, steps, grad_rows, s, acc_steps,
+                           angle_steps if method == "lora" else None)
+        i = int(L[-1].nan_to_num(torch.inf).median(-1).values.argmin())
+        best[method], loss[method], acc[method] = lrs[i], L[:, i], A[:, i]
+        if T is not None:
+            angles = {"lora_A": T[:, i, :, 0], "lora_B": T[:, i, :, 1]}
+    pre_acc = accuracy(net, params, data.X_test, data.y_test).mean().item()
+    one = one_step_update(net, params, data, r, one_step_lrs, grad_rows)
     return DigitsResult(loss, acc, acc_steps, best, angles, angle_steps, pre_acc, one_step_lrs,
-                        one.mean(0).tolist())
+                        one.mean(-1).tolist())
 
 
 def trajectory_distance(res: DigitsResult, method: str) -> float:
