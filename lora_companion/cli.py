@@ -4,7 +4,7 @@
     lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR]
     lora-companion record [TARGET]
     lora-companion claims [--json]
-    lora-companion seed-check SEED
+    lora-companion seed-check SEED [SEED ...]
     lora-companion figures export [--from RUN | --target TARGET] --out DIR
     lora-companion build
 """
@@ -51,7 +51,7 @@ def _record(args) -> None:
 def _seed_check(args) -> None:
     from .dashboard import seed_check, seed_summary
 
-    check = seed_check(args.seed)
+    check = seed_check(args.seeds)
     print(seed_summary(runner.committed_claims(), check))
 
 
@@ -92,9 +92,9 @@ def parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="re-execute the committed notebooks at the book profile (rewrites book/)")
     rec.add_argument("target", nargs="?", help="a chapter or notebook id (default: the whole book)")
     rec.set_defaults(func=_record)
-    sc = sub.add_parser("seed-check", help="rerun the whole book at another seed; record verdict agreement on the "
+    sc = sub.add_parser("seed-check", help="rerun the whole book at other seeds; record verdict agreement on the "
                         "claims page (rewrites book/seed_check.json and book/claims.md)")
-    sc.add_argument("seed", type=int)
+    sc.add_argument("seeds", type=int, nargs="+", metavar="SEED")
     sc.set_defaults(func=_seed_check)
     c = sub.add_parser("claims", help="every claim in the committed record")
     c.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,7 +1,23 @@
-"""Small statistics shared by the chapters: power-law fits."""
+"""Statistics shared by the chapters: power-law fits, and verdicts decided over seeds with a confidence interval.
+
+A claim decided over seeds is ``reproduced`` when the 95 % interval of its statistic lies wholly on the claimed
+side of the threshold, ``not reproduced`` when it lies wholly on the other side, and ``inconclusive`` when it
+straddles the threshold: a verdict that a single lucky or unlucky seed cannot flip.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 import torch
+from scipy import stats as sps
+
+#: confidence level of every interval in the book
+LEVEL = 0.95
+#: bootstrap resamples; the resampling generator is seeded, so an interval is a deterministic function of the data
+N_RESAMPLES = 4000
+SIDES = (">", ">=", "<", "<=")
 
 
 def loglog_slope(x, y) -> float:
@@ -12,3 +28,82 @@ def loglog_slope(x, y) -> float:
     y = torch.as_tensor(y, dtype=torch.float64).log()
     xc = x - x.mean()
     return ((xc * (y - y.mean())).sum() / xc.square().sum()).item()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a decision over seeds: ``passed`` is True / False / None (inconclusive), ``estimate`` the
+    statistic on all seeds, ``interval`` its 95 % confidence interval, ``method`` how it was computed."""
+
+    passed: bool | None
+    estimate: float
+    interval: tuple[float, float]
+    seeds: int
+    method: str
+
+    def describe(self, digits: int = 3) -> str:
+        lo, hi = self.interval
+        return f"{self.estimate:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}] over {self.seeds} seeds ({self.method})"
+
+
+def side(interval: tuple[float, float], threshold: float, claimed: str) -> bool | None:
+    """True when the whole interval satisfies ``statistic <claimed> threshold``, False when the whole interval
+    violates it, None when it straddles the threshold (or is not finite)."""
+    if claimed not in SIDES:
+        raise ValueError(f"claimed must be one of {SIDES}, got {claimed!r}")
+    lo, hi = interval
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    ok = {">": lo > threshold, ">=": lo >= threshold, "<": hi < threshold, "<=": hi <= threshold}[claimed]
+    bad = {">": hi <= threshold, ">=": hi < threshold, "<": lo >= threshold, "<=": lo > threshold}[claimed]
+    return True if ok else (False if bad else None)
+
+
+_STATS = {"mean": lambda a: float(np.mean(a)), "median": lambda a: float(np.median(a))}
+
+
+def bootstrap_interval(samples, statistic: str | Callable = "mean", level: float = LEVEL,
+                       n_resamples: int = N_RESAMPLES) -> tuple[float, tuple[float, float]]:
+    """Percentile-bootstrap interval of ``statistic`` over seeds (scipy.stats.bootstrap, seeded generator).
+
+    ``samples``: an array whose first axis is the seed (rows are resampled together, so a row may be a curve
+    over a sweep); ``statistic`` maps such an array to a number ("mean", "median" or a function)."""
+    data = np.asarray(torch.as_tensor(samples).detach().cpu().double())
+    if data.ndim == 0 or len(data) < 2:
+        raise ValueError(f"samples: need at least 2 seeds along the first axis, got shape {data.shape}")
+    stat = _STATS[statistic] if isinstance(statistic, str) else statistic
+    estimate = stat(data)
+    idx = np.arange(len(data))
+    if np.all(data == data[0]):                    # every seed agrees: the bootstrap distribution is a point
+        return estimate, (estimate, estimate)
+    res = sps.bootstrap((idx,), lambda i: stat(data[i.astype(int)]), vectorized=False, paired=False,
+                        confidence_level=level, n_resamples=n_resamples, method="percentile",
+                        rng=np.random.default_rng(0))
+    ci = res.confidence_interval
+    return estimate, (float(ci.low), float(ci.high))
+
+
+def decide(samples, threshold: float, claimed: str = ">", statistic: str | Callable = "mean",
+           level: float = LEVEL) -> Decision:
+    """Decide ``statistic(samples) <claimed> threshold`` on the bootstrap interval over seeds (see module doc)."""
+    estimate, interval = bootstrap_interval(samples, statistic, level)
+    name = statistic if isinstance(statistic, str) else getattr(statistic, "__name__", "statistic")
+    return Decision(side(interval, threshold, claimed), estimate, interval, len(samples),
+                    f"bootstrap {level:.0%} interval of the {name}")
+
+
+def clopper_pearson(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) two-sided interval of a binomial success probability."""
+    if not 0 <= successes <= n or n < 1:
+        raise ValueError(f"successes must lie in [0, n] with n ≥ 1, got {successes} of {n}")
+    a = (1 - level) / 2
+    lo = 0.0 if successes == 0 else float(sps.beta.ppf(a, successes, n - successes + 1))
+    hi = 1.0 if successes == n else float(sps.beta.ppf(1 - a, successes + 1, n - successes))
+    return lo, hi
+
+
+def decide_rate(successes: int, n: int, threshold: float, claimed: str = ">=", level: float = LEVEL) -> Decision:
+    """Decide ``rate <claimed> threshold`` for a success rate ``successes / n`` on its exact interval."""
+    interval = clopper_pearson(int(successes), int(n), level)
+    return Decision(side(interval, threshold, claimed), successes / n, interval, int(n),
+                    f"Clopper–Pearson {level:.0%} interval of the rate")

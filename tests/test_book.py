@@ -88,26 +88,35 @@ def test_claims_dashboard_is_generated_from_the_record():
     assert page == dashboard.render(claims, check), "book/claims.md is stale: run `lora-companion record`"
     assert dashboard.summary(claims) in page
     if check:
-        assert set(check["claims"]) == {c["id"] for c in claims}, \
-            "book/seed_check.json covers other claims than the record: run `lora-companion seed-check SEED`"
+        for run in check["runs"]:
+            assert set(run["claims"]) == {c["id"] for c in claims}, \
+                f"book/seed_check.json (seed {run['seed']}) covers other claims than the record: rerun " \
+                "`lora-companion seed-check SEED [SEED ...]`"
     for c in claims:
         assert f"**{c['id']}**" in page and f"({c['notebook']}.ipynb)" in page
         if c.get("figure"):
             assert f"{{numref}}`{c['figure']}`" in page
 
 
-def test_dashboard_marks_verdicts_that_change_with_the_seed():
+def test_dashboard_counts_theorem_and_empirical_claims_and_marks_seed_disagreement():
     from lora_companion import dashboard
 
-    claims = [{"id": "a-1", "chapter": "preliminaries", "notebook": "preliminaries", "paper": "companion",
-               "statement": "s_1 with ‖δ‖_*", "test": "x | y", "measured": 1.0, "verdict": "reproduced", "figure": None},
-              {"id": "a-2", "chapter": "preliminaries", "notebook": "preliminaries", "paper": "companion",
-               "statement": "s", "test": "t", "measured": 2.0, "verdict": "reproduced", "figure": "fig-a-b"}]
-    check = {"seed": 5, "commit": "abc", "claims": {"a-1": {"verdict": "reproduced", "measured": 1.1},
-                                                    "a-2": {"verdict": "not reproduced", "measured": 9.0}}}
-    page = dashboard.render(claims, check)
-    assert "**1 of 2 claims reach the same verdict**; different: a-2" in page
-    assert "| same |" in page and "⚠ not reproduced (`9.0`)" in page and "| Seed 5 |" in page
+    base = {"chapter": "preliminaries", "notebook": "preliminaries", "paper": "companion", "figure": None}
+    claims = [{**base, "id": "a-1", "kind": "theorem", "source": "Thm 1", "statement": "s_1 with ‖δ‖_*",
+               "test": "x | y", "measured": 1.0, "verdict": "reproduced"},
+              {**base, "id": "a-2", "kind": "empirical", "source": "Fig. 2", "statement": "s", "test": "t",
+               "measured": 2.0, "verdict": "reproduced", "figure": "fig-a-b"},
+              {**base, "id": "a-3", "kind": "sanity", "source": None, "statement": "s", "test": "t",
+               "measured": 2.0, "verdict": "not reproduced"}]
+    runs = [{"seed": s, "commit": "abc", "claims": {"a-1": {"verdict": "reproduced", "measured": 1.1},
+                                                   "a-2": {"verdict": v, "measured": 9.0},
+                                                   "a-3": {"verdict": "reproduced", "measured": 9.0}}}
+            for s, v in ((1, "reproduced"), (2, "not reproduced"), (3, "reproduced"))]
+    page = dashboard.render(claims, {"record_seed": 0, "runs": runs})
+    assert "**2 theorem and empirical claims**: 2 reproduced, 0 not reproduced, 0 inconclusive" in page
+    assert "(not counted: 1 sanity checks, 0 extensions)" in page
+    assert "**1 of 2 theorem and empirical verdicts agree at every seed**; not stable: a-2" in page
+    assert "| 4/4 |" in page and "3/4 (seed 2: not reproduced)" in page
     assert "s\\_1 with ‖δ‖\\_\\*" in page and "x \\| y" in page
 
 

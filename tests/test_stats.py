@@ -1,6 +1,10 @@
 import math
 
-from lora_companion.stats import loglog_slope
+import numpy as np
+import pytest
+import torch
+
+from lora_companion.stats import bootstrap_interval, clopper_pearson, decide, decide_rate, loglog_slope, side
 
 
 def test_loglog_slope_recovers_power_laws():
@@ -11,3 +15,43 @@ def test_loglog_slope_recovers_power_laws():
 def test_loglog_slope_is_nan_for_values_without_a_logarithm():
     assert math.isnan(loglog_slope([1, 2, 4], [1.0, 0.0, 2.0]))
     assert math.isnan(loglog_slope([1, 2, 4], [1.0, float("inf"), 2.0]))
+
+
+def test_side_reads_the_interval_against_the_threshold():
+    assert side((0.3, 0.5), 0.2, ">") is True and side((0.1, 0.15), 0.2, ">") is False
+    assert side((0.1, 0.3), 0.2, ">") is None and side((0.1, 0.3), 0.2, "<") is None
+    assert side((0.2, 0.3), 0.2, ">=") is True and side((0.2, 0.3), 0.2, ">") is None
+    assert side((0.0, 0.2), 0.2, "<=") is True and side((0.0, math.nan), 0.2, "<") is None
+    with pytest.raises(ValueError, match="claimed"):
+        side((0, 1), 0.5, "=>")
+
+
+def test_decide_over_seeds_is_deterministic_and_three_valued():
+    rng = np.random.default_rng(1)
+    above = 1.0 + 0.1 * rng.standard_normal(16)
+    d = decide(above, 0.5, ">")
+    assert d.passed is True and d.seeds == 16 and d.interval[0] < d.estimate < d.interval[1]
+    assert decide(above, 0.5, ">") == d                      # same data, same interval
+    assert decide(above, 1.5, ">").passed is False
+    assert decide(above, 1.0, ">").passed is None            # the threshold inside the interval
+    assert decide(torch.tensor([2.0, 2.0, 2.0]), 1.0, ">").interval == (2.0, 2.0)
+    with pytest.raises(ValueError, match="2 seeds"):
+        decide([1.0], 0.0)
+
+
+def test_bootstrap_interval_of_a_statistic_of_rows():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    rows = np.stack([2 * x ** (1.0 + 0.01 * k) for k in range(-3, 4)])   # slopes 0.97 … 1.03
+    est, (lo, hi) = bootstrap_interval(rows, lambda r: loglog_slope(x, r.mean(axis=0)))
+    assert 0.97 <= lo <= est <= hi <= 1.03
+
+
+def test_clopper_pearson_matches_known_values():
+    assert clopper_pearson(10, 10)[1] == 1.0 and math.isclose(clopper_pearson(10, 10)[0], 0.025 ** 0.1)
+    lo, hi = clopper_pearson(0, 10)
+    assert lo == 0.0 and math.isclose(hi, 1 - 0.025 ** 0.1)
+    assert decide_rate(20, 20, 0.8).passed is True
+    assert decide_rate(2, 20, 0.5).passed is False
+    assert decide_rate(9, 10, 0.8).passed is None
+    with pytest.raises(ValueError, match="successes"):
+        clopper_pearson(11, 10)

@@ -60,12 +60,12 @@ def factorization_claims(res: FactorizationResult) -> list[Claim]:
     gap = (res.balanced_ratio - 1).abs().max().item()
     worst = (res.random_ratio.min() - 1).item()
     return [
-        check("prelim-balanced-nuclear", paper="srebro2005maximum",
+        check("prelim-balanced-nuclear", kind="sanity", paper="srebro2005maximum",
               statement="The balanced factorization from the SVD attains ½(‖A‖²+‖B‖²) = ‖δ‖_*.",
               test=f"max |½(‖A‖²+‖B‖²)/‖δ‖_* − 1| over matrices < {EXACT_RTOL:g}, and BA = δ to the same tolerance",
               measured=max(gap, res.reconstruction.max().item()), passed=max(gap, res.reconstruction.max().item()) < EXACT_RTOL,
               figure="fig-prelim-factorization"),
-        check("prelim-nuclear-lower-bound", paper="srebro2005maximum",
+        check("prelim-nuclear-lower-bound", kind="sanity", paper="srebro2005maximum",
               statement="No factorization δ = BA has ½(‖A‖²+‖B‖²) below ‖δ‖_*.",
               test=f"min over random factorizations of ½(‖A‖²+‖B‖²)/‖δ‖_* − 1 > −{EXACT_RTOL:g}",
               measured=worst, passed=worst > -EXACT_RTOL, figure="fig-prelim-factorization"),
@@ -106,11 +106,11 @@ def prox_claims(res: ProxResult, tau: float) -> list[Claim]:
     worst = res.excess.min().item()
     sub = res.subgradient_excess.max().item()
     return [
-        check("prelim-svt-shrinks", paper="cai2010singular",
+        check("prelim-svt-shrinks", kind="sanity", paper="cai2010singular",
               statement="svt(M, τ) keeps the singular vectors of M and maps σᵢ to max(σᵢ − τ, 0).",
               test=f"max |σᵢ(svt(M, τ)) − (σᵢ(M) − τ)₊| < {EXACT_RTOL:g}·σ₁", measured=shift,
               passed=shift < EXACT_RTOL * res.sv_in.max().item(), figure="fig-prelim-svt"),
-        check("prelim-svt-prox", paper="cai2010singular",
+        check("prelim-svt-prox", kind="sanity", paper="cai2010singular",
               statement="svt(M, τ) minimizes ½‖X − M‖² + τ‖X‖_*.",
               test="no random perturbation lowers the objective (min excess ≥ 0) and ‖(M − X)/τ‖_op ≤ 1 + 1e-10",
               measured=worst, passed=worst >= 0 and sub <= EXACT_RTOL, figure="fig-prelim-svt"),
@@ -153,11 +153,11 @@ def linearization_check(m: int, n: int, K: int, N: int, ts: torch.Tensor, gen: t
 
 def linearization_claims(res: LinearizationResult) -> list[Claim]:
     return [
-        check("prelim-ntk-jvp", paper="jang2024lora",
+        check("prelim-ntk-jvp", kind="sanity", paper="jang2024lora",
               statement="The linearized model f(W0) + ⟨G(x), δ⟩ with G = ∂f/∂W is the forward-mode derivative J_W f·δ.",
               test=f"max |⟨G, δ⟩ (vmap∘jacrev) − J·δ (jvp)| < {EXACT_RTOL:g}", measured=res.jac_vs_jvp,
               passed=res.jac_vs_jvp < EXACT_RTOL, figure="fig-prelim-linearization"),
-        check("prelim-ntk-second-order", paper="jang2024lora",
+        check("prelim-ntk-second-order", kind="sanity", paper="jang2024lora",
               statement="The linearization error of a smooth network is second order in the perturbation size t.",
               test=f"log-log slope of ‖f(W0+tδ) − f_lin(tδ)‖ vs t in [{SLOPE_RANGE[0]}, {SLOPE_RANGE[1]}]",
               measured=res.slope, passed=SLOPE_RANGE[0] <= res.slope <= SLOPE_RANGE[1],
@@ -183,7 +183,7 @@ def planted_subspaces(n: int, angles: torch.Tensor, gen: torch.Generator) -> tup
 
 def angle_claims(planted: torch.Tensor, recovered: torch.Tensor) -> list[Claim]:
     err = (planted.sort().values - recovered).abs().max().item()
-    return [check("prelim-principal-angles", paper="bjorck1973numerical",
+    return [check("prelim-principal-angles", kind="sanity", paper="bjorck1973numerical",
                   statement="Principal angles are the arccosines of the singular values of Q_Xᵀ Q_Y.",
                   test="planted angles recovered from random non-orthonormal bases, max error < 1e-8 rad",
                   measured=err, passed=err < 1e-8, figure="fig-prelim-angles")]
