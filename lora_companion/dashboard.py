@@ -1,15 +1,22 @@
-"""The claims dashboard ``book/claims.md``: every claim of the committed record in one table, generated, never typed.
+"""The claims dashboard ``book/claims.md``: every claim of the committed record, generated, never typed.
 
 ``lora-companion record`` regenerates it after re-executing notebooks; a test checks that the committed page equals
 what the committed notebooks generate. ``lora-companion seed-check SEED [SEED ...]`` reruns the whole book at other
 seeds and stores each claim's verdict there in ``book/seed_check.json``; the page shows, per claim, how many of the
 seeds (the record's included) reach the record's verdict. Tallies count theorem and empirical claims only
 (:data:`claims.COUNTED`); sanity checks and extensions are listed apart.
+
+Verdicts are sphinx-design badges with text (green reproduced, red not reproduced, amber inconclusive), so they read
+in the PDF and without colour. Per chapter the page has a compact table (claim, kind, verdict, seeds) and, below
+it, one dropdown per claim with the test, the measured value, the hypotheses, the seeds and the evidence. Beside the
+page, :func:`write` also writes the tallies that other pages include: ``book/_tally.md`` (the whole book, for the
+intro) and ``book/<chapter>/_tally.md`` (for the top of each chapter page).
 """
 from __future__ import annotations
 
 import importlib
 import json
+import re
 import tempfile
 from collections import Counter
 from dataclasses import asdict
@@ -23,13 +30,27 @@ SEED_CHECK = BOOK / "seed_check.json"
 TITLES = {"preliminaries": "Preliminaries", "ntk_landscape": "NTK landscape (Jang, Lee, Ryu 2024)",
           "lora_one": "LoRA-One (Zhang, Liu, Chen 2025)", "fails_loudly": "Fails loudly (Kim, Kim, Ryu 2025)",
           "rank_one": "Rank-1 student–teacher (Dayi, Chen 2025)"}
-MARK = {"reproduced": "✅ reproduced", "not reproduced": "❌ not reproduced", "inconclusive": "❔ inconclusive"}
+BADGE = {"reproduced": "success", "not reproduced": "danger", "inconclusive": "warning"}
+#: the snippet with a page's tally, written beside it for ``{include}``: book/_tally.md, book/<chapter>/_tally.md
+TALLY = "_tally.md"
+_MATH = re.compile(r"(\$[^$\n]+\$)")
 
 
 def _cell(text, code: bool = False) -> str:
-    """Text for one table cell: pipes escaped, and (outside code spans) the * and _ of the math too."""
-    text = str(text).replace("|", "\\|").replace("\n", " ")
-    return text if code else text.replace("*", "\\*").replace("_", "\\_")
+    """Text for one table cell or line of the page: pipes escaped, and (outside code spans and ``$…$`` maths) the
+    * and _ of the Unicode maths too; inside maths a bare | becomes ``\\vert`` (a table would split on it)."""
+    text = str(text).replace("\n", " ")
+    if code:
+        return text.replace("|", "\\|")
+    return "".join(re.sub(r"(?<!\\)\|", r"\\vert ", part) if _MATH.fullmatch(part)
+                   else part.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+                   for part in _MATH.split(text))
+
+
+def badge(verdict: str, text: str | None = None, solid: bool = True) -> str:
+    """A sphinx-design badge: green, red or amber by verdict, with text (readable in the PDF and without colour);
+    outlined (``solid=False``) for claims that do not count (sanity checks, extensions) and for zero counts."""
+    return f"{{bdg-{BADGE[verdict]}{'' if solid else '-line'}}}`{text or verdict}`"
 
 
 def counted(claims: list[dict]) -> list[dict]:
@@ -38,11 +59,13 @@ def counted(claims: list[dict]) -> list[dict]:
 
 
 def summary(claims: list[dict]) -> str:
-    """Tally of the theorem and empirical claims, and how many sanity checks and extensions are shown apart."""
+    """Tally of the theorem and empirical claims, as badges, and how many sanity checks and extensions are shown
+    apart."""
     main = counted(claims)
     counts = Counter(c["verdict"] for c in main)
     other = Counter(c.get("kind") for c in claims if c not in main)
-    text = f"**{len(main)} theorem and empirical claims**: " + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
+    text = f"**{len(main)} theorem and empirical claims**: " + " ".join(badge(v, f"{counts[v]} {v}", counts[v] > 0)
+                                                                         for v in VERDICTS)
     return text + f" (not counted: {other.get('sanity', 0)} sanity checks, {other.get('extension', 0)} extensions)"
 
 
@@ -61,15 +84,20 @@ def _agreement(c: dict, check: dict | None) -> str:
     return text + ("" if not differ else " (" + "; ".join(f"seed {s}: {v}" for s, v in differ.items()) + ")")
 
 
+def stable(claims: list[dict], check: dict) -> list[dict]:
+    """The theorem/empirical claims whose verdict every seed of the seed check reproduces."""
+    return [c for c in counted(claims) if all(v == c["verdict"] for v in seed_verdicts(c, check).values())
+            and len(seed_verdicts(c, check)) == len(check["runs"])]
+
+
 def seed_summary(claims: list[dict], check: dict) -> str:
     """One sentence: how many theorem/empirical verdicts agree across the record's seed and the checked seeds."""
     main = counted(claims)
-    stable = [c for c in main if all(v == c["verdict"] for v in seed_verdicts(c, check).values())
-              and len(seed_verdicts(c, check)) == len(check["runs"])]
-    differ = [c["id"] for c in main if c not in stable]
+    stable_ = stable(claims, check)
+    differ = [c["id"] for c in main if c not in stable_]
     seeds = ", ".join(str(r["seed"]) for r in check["runs"])
     text = (f"Reruns of the whole book at seeds {seeds} (book profile), against the record's seed "
-            f"{check.get('record_seed', 0)}: **{len(stable)} of {len(main)} theorem and empirical verdicts agree at "
+            f"{check.get('record_seed', 0)}: **{len(stable_)} of {len(main)} theorem and empirical verdicts agree at "
             f"every seed**")
     return text + (f"; not stable: {', '.join(differ)}" if differ else "")
 
@@ -86,35 +114,73 @@ def threshold_changes() -> list[dict]:
     return found
 
 
+def _kind(c: dict) -> str:
+    return (c.get("kind") or "unknown") + (f" ({c['source']})" if c.get("source") else "")
+
+
+def _row(c: dict, check: dict | None) -> str:
+    """One row of a chapter's table: claim, kind, verdict, seeds agreement."""
+    seeds = _agreement(c, check).split(" (")[0]
+    source = "" if c["paper"] == "companion" else f" {{cite:p}}`{c['paper']}`"
+    return "| " + " | ".join([f"{{ref}}`{c['id']} <claim-{c['id']}>`: {_cell(c['statement'])}{source}", _kind(c),
+                              badge(c["verdict"], solid=c.get("kind") in COUNTED), seeds]) + " |"
+
+
+def _details(c: dict, check: dict | None) -> list[str]:
+    """The dropdown of one claim: the test, the measured value, the hypotheses, the seeds and the evidence."""
+    lines = [f"::::{{dropdown}} {badge(c['verdict'], solid=c.get('kind') in COUNTED)} **{c['id']}** "
+             f"· {_kind(c)}", f":name: claim-{c['id']}", ":class-container: claim-details", "",
+             f"**Claim.** {_cell(c['statement'])}"
+             + ("" if c["paper"] == "companion" else f" {{cite:p}}`{c['paper']}`"), "",
+             f"**Our test.** {_cell(c['test'])}", "", f"**Measured.** `{_cell(c['measured'], code=True)}`", ""]
+    if c.get("hypotheses"):
+        lines += ["**Hypotheses, measured on the instance.**", ""]
+        lines += [f"- {'holds' if h['holds'] else '**fails**'}: {_cell(h['name'])} (measured "
+                  f"`{_cell(h['measured'], code=True)}`)" for h in c["hypotheses"]]
+        lines.append("")
+    if c.get("seeds"):
+        lo, hi = c["interval"]
+        lines += [f"**Seeds.** Decided over {c['seeds']} seeds: 95 % interval [{lo}, {hi}].", ""]
+    lines += [f"**Seed check.** {_agreement(c, check)}", ""]
+    evidence = [f"{{numref}}`{c['figure']}`"] if c.get("figure") else []
+    evidence.append(f"the notebook [{c['notebook'].split('/')[-1]}]({c['notebook']}.ipynb)")
+    return lines + [f"**Evidence.** {', '.join(evidence)}.", "::::", ""]
+
+
+def tally(claims: list[dict], check: dict | None = None, link: str | None = None) -> str:
+    """The tally of ``claims`` as an include snippet: badges in a ``tally`` container (book/_static/companion.css),
+    how many verdicts agree at every seed of the seed check, and ``link`` (MyST) to the claims."""
+    text = summary(claims) + "."
+    if check:
+        text += (f" Verdicts that agree at every seed of the seed check: {len(stable(claims, check))} of "
+                 f"{len(counted(claims))}.")
+    return "\n".join(["```{container} tally", text + (f" {link}" if link else ""), "```", ""])
+
+
 def render(claims: list[dict], check: dict | None = None) -> str:
     """The Markdown (MyST) page for a list of claim records (as ``lora-companion claims --json`` prints them) and,
-    optionally, the verdicts of a rerun at another seed (the content of ``seed_check.json``)."""
+    optionally, the verdicts of reruns at other seeds (the content of ``seed_check.json``)."""
     lines = ["<!-- Generated from the committed notebooks by `lora-companion record` (lora_companion.dashboard). "
              "Do not edit by hand. -->", "", "# Claims", "",
-             "Every claim of the book, with the test we ran, the value we measured and the verdict. The claim column "
-             "states the paper's claim in our words and cites where it comes from. In the evidence column, click the "
-             "figure number to see the figure, or the notebook to see the run; every notebook page starts with the "
-             "commands that rerun it.", "", summary(claims) + "."]
+             "Every claim of the book with its verdict: {bdg-success}`reproduced`, {bdg-danger}`not reproduced` or "
+             "{bdg-warning}`inconclusive`. Per chapter, a table gives the claim in our words, its kind and source in "
+             "the paper, the verdict and how many seeds of the seed check (the record's included) reach it; click a "
+             "claim for our test, the measured value, the hypotheses as measured, the seeds and the evidence. Only "
+             "theorem and empirical claims count; sanity checks and extensions have outlined badges.", "", "```{container} tally", summary(claims) + ".", "```"]
     if check:
-        lines += ["", seed_summary(claims, check) + ". The seeds column counts the seeds (the record's included) "
-                  "that reach the record's verdict."]
+        lines += ["", seed_summary(claims, check) + "."]
     lines.append("")
     for chapter in CHAPTERS:
-        rows = [c for c in claims if c["chapter"] == chapter]
+        rows = sorted([c for c in claims if c["chapter"] == chapter], key=lambda c: c.get("kind") not in COUNTED)
         if not rows:
             continue
-        lines += [f"## {TITLES.get(chapter, chapter)}", "", summary(rows) + ".", "",
-                  "| Claim | Kind | Our test | Measured | Verdict | Seeds agree | Evidence |",
-                  "|---|---|---|---|---|---|---|"]
-        for c in sorted(rows, key=lambda c: c.get("kind") not in COUNTED):
-            source = "" if c["paper"] == "companion" else f" {{cite:p}}`{c['paper']}`"
-            kind = c.get("kind", "") + (f" ({_cell(c['source'])})" if c.get("source") else "")
-            evidence = [f"{{numref}}`{c['figure']}`"] if c.get("figure") else []
-            evidence.append(f"[{c['notebook'].split('/')[-1]}]({c['notebook']}.ipynb)")
-            lines.append("| " + " | ".join([f"**{_cell(c['id'])}**: {_cell(c['statement'])}{source}", kind,
-                                            _cell(c["test"]), f"`{_cell(c['measured'], code=True)}`",
-                                            MARK[c["verdict"]], _agreement(c, check), ", ".join(evidence)]) + " |")
-        lines.append("")
+        lines += [f"(claims-{chapter})=", f"## {TITLES.get(chapter, chapter)}", "", "```{container} tally",
+                  summary(rows) + ".", "```", "", "```{table}", ":class: claims-table longtable",
+                  ":widths: 60 16 14 10", "", "| Claim | Kind | Verdict | Seeds |", "|---|---|---|---|"]
+        lines += [_row(c, check) for c in rows]
+        lines += ["```", "", "```{rubric} Details: test, measurement, evidence", "```", ""]
+        for c in rows:
+            lines += _details(c, check)
     changes = threshold_changes()
     lines += ["## Thresholds changed after a run", ""]
     if changes:
@@ -127,12 +193,28 @@ def render(claims: list[dict], check: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def tallies(claims: list[dict], check: dict | None = None) -> dict[Path, str]:
+    """The tally snippets: ``book/_tally.md`` for the intro, ``book/<chapter>/_tally.md`` for each chapter page."""
+    found = {BOOK / TALLY: tally(claims, check, "Every claim, with its evidence: the [claims page](claims.md).")}
+    for chapter in CHAPTERS:
+        if (BOOK / chapter).is_dir():
+            found[BOOK / chapter / TALLY] = tally(
+                [c for c in claims if c["chapter"] == chapter], check,
+                f"Every claim of this chapter, with its test, measurement and evidence: {{ref}}`the claims page "
+                f"<claims-{chapter}>`.")
+    return found
+
+
 def load_seed_check() -> dict | None:
     return json.loads(SEED_CHECK.read_text()) if SEED_CHECK.exists() else None
 
 
 def write(claims: list[dict]) -> None:
-    PAGE.write_text(render(claims, load_seed_check()))
+    """Write the claims page and the tally snippets."""
+    check = load_seed_check()
+    PAGE.write_text(render(claims, check))
+    for path, text in tallies(claims, check).items():
+        path.write_text(text)
 
 
 def seed_run_record(seed: int, results: dict) -> dict:

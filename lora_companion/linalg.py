@@ -14,6 +14,21 @@ import torch
 RANK_RTOL = 1e-4
 
 
+def _matrix(M, name: str) -> torch.Tensor:
+    """``M`` as a (batch of) matrices, or a ValueError naming the argument."""
+    if not isinstance(M, torch.Tensor) or M.ndim < 2 or not M.is_floating_point():
+        shape = tuple(M.shape) if isinstance(M, torch.Tensor) else type(M).__name__
+        raise ValueError(f"{name} must be a floating-point tensor of shape (..., m, n), got {shape}")
+    return M
+
+
+def _rank(r, name: str, upper: int) -> int:
+    """``r`` as a rank in [1, upper], or a ValueError naming the argument."""
+    if not isinstance(r, int) or isinstance(r, bool) or not 1 <= r <= upper:
+        raise ValueError(f"{name} must be an int with 1 ≤ {name} ≤ min(m, n) = {upper}, got {r!r}")
+    return r
+
+
 def singular_values(M: torch.Tensor) -> torch.Tensor:
     """Singular values σ₁ ≥ σ₂ ≥ … of each matrix in the batch (``torch.linalg.svdvals``)."""
     return torch.linalg.svdvals(M)
@@ -41,8 +56,10 @@ def svt(M: torch.Tensor, tau: float | torch.Tensor) -> torch.Tensor:
     prox_{τ‖·‖_*}(M) = argmin_X ½‖X − M‖_F² + τ‖X‖_* = U diag((σᵢ − τ)₊) Vᵀ  for M = U diag(σ) Vᵀ.
     ``tau`` may be a tensor broadcasting against the batch shape.
     """
-    U, s, Vh = torch.linalg.svd(M, full_matrices=False)
+    U, s, Vh = torch.linalg.svd(_matrix(M, "M"), full_matrices=False)
     tau = torch.as_tensor(tau, dtype=s.dtype, device=s.device)
+    if not bool(torch.isfinite(tau).all()) or bool((tau < 0).any()):
+        raise ValueError(f"tau must be finite and ≥ 0 (a negative threshold would inflate σ), got {tau}")
     shrunk = torch.clamp(s - tau.unsqueeze(-1), min=0.0)
     return (U * shrunk[..., None, :]) @ Vh
 
@@ -52,16 +69,17 @@ def balanced_factors(M: torch.Tensor, r: int) -> tuple[torch.Tensor, torch.Tenso
     approximation of ``M``. When rank M ≤ r, BA = M and ½(‖A‖_F² + ‖B‖_F²) = ‖M‖_* (the minimum over all
     factorizations; Srebro, Rennie, Jaakkola 2005, Lemma 6). Columns beyond rank M are zero.
     """
+    _rank(r, "r", min(_matrix(M, "M").shape[-2:]))
     U, s, Vh = torch.linalg.svd(M, full_matrices=False)
-    if r > s.shape[-1]:
-        raise ValueError(f"r={r} exceeds min(m, n)={s.shape[-1]}")
     root = s[..., :r].sqrt()
     return U[..., :, :r] * root[..., None, :], root[..., :, None] * Vh[..., :r, :]
 
 
 def orthonormal_basis(M: torch.Tensor, k: int | None = None) -> torch.Tensor:
     """Orthonormal basis (columns) of the span of the leading ``k`` left singular vectors of ``M``."""
-    U, _, _ = torch.linalg.svd(M, full_matrices=False)
+    if k is not None:
+        _rank(k, "k", min(_matrix(M, "M").shape[-2:]))
+    U, _, _ = torch.linalg.svd(_matrix(M, "M"), full_matrices=False)
     return U if k is None else U[..., :, :k]
 
 
@@ -72,6 +90,8 @@ def principal_angles(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     Returns min(p, q) angles, ascending. X and Y must have full column rank (bases come from QR); for a
     rank-deficient factor pass :func:`orthonormal_basis` of it instead.
     """
+    if _matrix(X, "X").shape[-2] != _matrix(Y, "Y").shape[-2]:
+        raise ValueError(f"X and Y must have the same number of rows, got X {tuple(X.shape)} and Y {tuple(Y.shape)}")
     Qx = torch.linalg.qr(X).Q
     Qy = torch.linalg.qr(Y).Q
     cos = torch.linalg.svdvals(Qx.mT @ Qy).clamp(-1.0, 1.0)
@@ -80,6 +100,9 @@ def principal_angles(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 def subspace_distance(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     """sin of the largest principal angle between span X and span Y (equal dimensions): ‖P_X − P_Y‖_op."""
+    if _matrix(X, "X").shape[-1] != _matrix(Y, "Y").shape[-1]:
+        raise ValueError(f"X and Y must have the same number of columns (equal-dimensional subspaces), got "
+                         f"X {tuple(X.shape)} and Y {tuple(Y.shape)}")
     return torch.sin(principal_angles(X, Y)[..., -1])
 
 

@@ -12,15 +12,24 @@ Each chapter has one YAML file in ``lora_companion/profiles/`` (``preliminaries.
           smoke: {Ns: [5, 10]}
           paper: {Ns: [100, 400, 1600], device: cuda}
 
-An optional ``constraints`` list holds Python expressions over the parameters (``"rank <= min(m, n)"``).
+An optional ``constraints`` list holds expressions over the parameters (``"rank <= min(m, n)"``): comparisons
+(chained), ``and``/``or``/``not``, ``in``, arithmetic, list literals and ``min``/``max``/``len``/``sum``/``abs``,
+evaluated by :func:`evaluate` on the syntax tree (never ``eval``). An optional ``memory`` expression estimates the
+bytes of the notebook's largest allocation from its parameters; :func:`check_memory` refuses a run above
+:data:`MEMORY_LIMIT` unless told otherwise (``--allow-large``).
 Supported types: ``int``, ``float``, ``bool``, ``str``, ``list[int]``, ``list[float]``; bounds ``min``/``max``
-(inclusive, element-wise for lists) and ``choices``. The same validation runs in the runner (before a kernel
-starts) and in each notebook's validation cell (for a reader who edits the parameters by hand).
+(inclusive), ``gt``/``lt`` (exclusive: where the mathematics divides by the parameter or needs it positive), all
+element-wise for lists, and ``choices``. Every int has a maximum: its declared ``max``, else :data:`SEED_MAX` for
+``seed`` (``seed · 10⁴ + offset`` must fit torch's 64-bit generator seed) and :data:`INT_MAX` for any other.
+The same validation runs in the runner (before a kernel starts) and in each notebook's validation cell (for a
+reader who edits the parameters by hand).
 """
 from __future__ import annotations
 
+import ast
 import json
 import math
+import operator
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
@@ -29,6 +38,12 @@ import yaml
 
 PROFILES = ("smoke", "book", "paper")
 _SCALAR = {"int": int, "float": float, "bool": bool, "str": str}
+#: largest seed: provenance seeds generators with seed · 10⁴ + offset, which must stay below 2⁶³
+SEED_MAX = (2**63 - 1) // 10_000 - 1
+#: largest value of an int without a declared ``max`` (sizes and step counts far beyond any run)
+INT_MAX = 2**31 - 1
+#: default limit of a notebook's estimated largest allocation (bytes); ``--allow-large`` lifts it
+MEMORY_LIMIT = 8 * 2**30
 
 
 class ParameterError(ValueError):
@@ -86,6 +101,14 @@ def _check_value(name: str, decl: dict, value: Any) -> Any:
         raise ParameterError(f"parameter {name!r} must be ≥ {decl['min']}, got {value!r}")
     if "max" in decl and value > decl["max"]:
         raise ParameterError(f"parameter {name!r} must be ≤ {decl['max']}, got {value!r}")
+    if "gt" in decl and not value > decl["gt"]:
+        raise ParameterError(f"parameter {name!r} must be > {decl['gt']}, got {value!r}")
+    if "lt" in decl and not value < decl["lt"]:
+        raise ParameterError(f"parameter {name!r} must be < {decl['lt']}, got {value!r}")
+    if py is int and "max" not in decl:
+        cap = SEED_MAX if name.split("[")[0] == "seed" else INT_MAX
+        if value > cap:
+            raise ParameterError(f"parameter {name!r} must be ≤ {cap}, got {value!r}")
     return value
 
 
@@ -109,13 +132,78 @@ def validate(notebook: str, values: Mapping[str, Any], partial: bool = False) ->
     return checked
 
 
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+           ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.In: lambda a, b: a in b,
+           ast.NotIn: lambda a, b: a not in b}
+_FUNCS = {"min": min, "max": max, "len": len, "sum": sum, "abs": abs}
+
+
+def evaluate(expr: str, values: Mapping[str, Any]):
+    """Evaluate a constraint or memory expression over parameter ``values`` by walking its syntax tree: only
+    names, numbers, list literals, arithmetic, comparisons, ``and``/``or``/``not`` and :data:`_FUNCS`."""
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in values:
+                raise ParameterError(f"rule {expr!r} names {node.id!r}, which is not a parameter")
+            return values[node.id]
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [ev(e) for e in node.elts]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+            return -ev(node.operand) if isinstance(node.op, ast.USub) else not ev(node.operand)
+        if isinstance(node, ast.BoolOp):
+            parts = (ev(v) for v in node.values)
+            return all(parts) if isinstance(node.op, ast.And) else any(parts)
+        if isinstance(node, ast.Compare):
+            left = ev(node.left)
+            for op, right in zip(node.ops, node.comparators):
+                right = ev(right)
+                if not _CMPOPS[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS
+                and not node.keywords):
+            return _FUNCS[node.func.id](*(ev(a) for a in node.args))
+        raise ParameterError(f"rule {expr!r}: {type(node).__name__} is not allowed in a parameter rule")
+
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise ParameterError(f"rule {expr!r} does not parse") from None
+    return ev(tree)
+
+
 def _check_constraints(notebook: str, values: dict) -> None:
-    """Cross-parameter constraints: the ``constraints`` list of Python expressions in the profile file."""
+    """Cross-parameter constraints: the ``constraints`` list of the profile file."""
     for expr in notebook_spec(notebook).get("constraints", []):
-        names = {n: v for n, v in values.items() if n in expr}
-        if not eval(expr, {"__builtins__": {}, "min": min, "max": max, "len": len}, dict(values)):
-            shown = ", ".join(f"{n}={v!r}" for n, v in names.items())
+        if not evaluate(expr, values):
+            names = sorted(n for n in values if n in {x.id for x in ast.walk(ast.parse(expr)) if isinstance(x, ast.Name)})
+            shown = ", ".join(f"{n}={values[n]!r}" for n in names)
             raise ParameterError(f"parameters must satisfy {expr} ({shown})")
+
+
+def memory_estimate(notebook: str, values: Mapping[str, Any]) -> int | None:
+    """Estimated bytes of the notebook's largest allocation (its ``memory`` expression), None if undeclared."""
+    expr = notebook_spec(notebook).get("memory")
+    return None if expr is None else int(evaluate(expr, values))
+
+
+def check_memory(notebook: str, values: Mapping[str, Any], limit: int | None = MEMORY_LIMIT) -> int | None:
+    """Refuse parameters whose estimated largest allocation exceeds ``limit`` bytes (None: no limit)."""
+    need = memory_estimate(notebook, values)
+    if need is not None and limit is not None and need > limit:
+        raise ParameterError(f"notebook {notebook!r}: the parameters need about {need / 2**30:.1f} GiB for the "
+                             f"largest tensor, above the {limit / 2**30:.0f} GiB limit; pass --allow-large to run anyway")
+    return need
 
 
 def validate_globals(notebook: str, namespace: Mapping[str, Any]) -> dict:

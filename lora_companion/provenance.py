@@ -13,10 +13,8 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .runner import PROVENANCE_KEY, RUN_DIR_ENV  # noqa: F401 (re-exported)
 
-#: environment variable through which the runner tells a notebook where its run folder is
-RUN_DIR_ENV = "LORA_COMPANION_RUN_DIR"
-PROVENANCE_KEY = "lora_companion_provenance"
 SEED_STRIDE = 10_000
 
 

@@ -142,3 +142,93 @@ def estimate_constants_nested(f: MatrixFn, X_star: torch.Tensor, ranks: list[int
         a, b = torch.cat(rsc), torch.cat(rsm)
         out.append(RestrictedEstimate(alpha=a.min().item(), beta=b.max().item(), rsc=a, rsm=b, r=r, D=D))
     return [out[sorted(ranks).index(r)] for r in ranks]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# A method that can find negative curvature: minimise the RSC quotient over the restricted set itself.
+#
+# The Monte-Carlo minimum above samples isotropic random directions; when ∇²f(X⋆) has a few negative directions
+# among mn, random directions (almost) never see them, and α̂ comes out positive although α < 0. Here the quotient
+# q(X) = ⟨∇f(X) − ∇f(X⋆), X − X⋆⟩/‖X − X⋆‖_F² is *minimised* over rank-r points X = PQᵀ (P m×r, Q n×r) by
+# gradient descent on the factors, from many starts near X⋆ (batched). Every iterate with ‖X − X⋆‖_F ≤ D is a point
+# of the restricted set, so the smallest quotient found is a rigorous **upper bound** on α (α is an infimum over the
+# set): q_min < 0 proves that RSC fails. Near X⋆, q(X⋆ + tΔ) → ∇²f(X⋆)[Δ, Δ]/‖Δ‖² (a restricted Rayleigh quotient of
+# the Hessian), which is where the negative directions are found.
+# ------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RSCUpperBound:
+    """α ≤ ``alpha_upper`` (attained at the feasible point ``X``, rank ≤ r, distance ``dist`` ≤ D from X⋆)."""
+
+    alpha_upper: float
+    X: torch.Tensor
+    dist: float
+    r: int
+    D: float
+
+
+def hessian_min_eig(f: MatrixFn, X: torch.Tensor) -> float:
+    """Smallest eigenvalue of the full Hessian ∇²f(X) (exact, an mn×mn matrix by ``torch.func.hessian``)."""
+    m, n = X.shape
+    H = torch.func.hessian(lambda v: f(v.reshape(m, n)))(X.reshape(-1))
+    return torch.linalg.eigvalsh(H)[0].item()
+
+
+def minimize_rsc_quotient(f: MatrixFn, X_star: torch.Tensor, r: int, D: float, gen: torch.Generator, *,
+                          n_starts: int = 16, steps: int = 300, lr: float = 0.05, radius: float = 0.05,
+                          n_eig_starts: int = 8) -> RSCUpperBound:
+    """Smallest RSC quotient found over {rank ≤ r, 0 < ‖X − X⋆‖_F ≤ D}: a rigorous upper bound on α.
+
+    Starts (batched): ``n_eig_starts`` points Π_r(X⋆ + ρ v_k) along the eigenvectors v_k of the smallest eigenvalues
+    of the exact Hessian ∇²f(X⋆) (ρ = ``radius``·D; Π_r the truncated SVD, so each start is feasible), and
+    ``n_starts`` points X⋆ + a random rank-r factor perturbation of norm ≈ ρ. Then ``steps`` normalised gradient
+    steps on the factors (P, Q) of q(PQᵀ) (``torch.func.grad`` through ∇f: a Hessian-vector product). The minimum
+    is taken over every iterate that lies in the set, so the result never depends on the descent converging."""
+    if r < 1 or D <= 0:
+        raise ValueError(f"r must be ≥ 1 and D > 0, got r={r}, D={D}")
+    m, n = X_star.shape
+    U, s, Vh = torch.linalg.svd(X_star, full_matrices=False)
+    k = min(r, len(s))
+    P0 = torch.zeros(m, r, dtype=X_star.dtype, device=X_star.device)
+    Q0 = torch.zeros(n, r, dtype=X_star.dtype, device=X_star.device)
+    P0[:, :k], Q0[:, :k] = U[:, :k] * s[:k].sqrt(), Vh[:k].mT * s[:k].sqrt()
+    dP = torch.randn(n_starts, m, r, generator=gen, dtype=X_star.dtype).to(X_star.device)
+    dQ = torch.randn(n_starts, n, r, generator=gen, dtype=X_star.dtype).to(X_star.device)
+    g_star = grad(f)(X_star)
+    scale = (s[0].sqrt() if s[0] > 0 else torch.ones((), dtype=s.dtype)).item()
+
+    def q(P, Q):
+        d = P @ Q.mT - X_star
+        return ((grad(f)(P @ Q.mT) - g_star) * d).sum() / d.square().sum()
+
+    # random starts: perturb the factors so that the first X lies at distance ≈ radius·D
+    P, Q = P0 + dP * 1e-3, Q0 + dQ * 1e-3
+    d0 = torch.linalg.matrix_norm(P @ Q.mT - X_star)
+    P, Q = P0 + (P - P0) * (radius * D / d0)[:, None, None].sqrt(), Q0 + (Q - Q0) * (radius * D / d0)[:, None, None].sqrt()
+    if n_eig_starts:   # Hessian starts: Π_r(X⋆ + ρ v_k), factored as U√Σ, V√Σ
+        H = torch.func.hessian(lambda v: f(v.reshape(m, n)))(X_star.reshape(-1))
+        V_eig = torch.linalg.eigh(H).eigenvectors[:, :n_eig_starts].mT.reshape(-1, m, n)
+        Ue, se, Vhe = torch.linalg.svd(X_star + radius * D * V_eig, full_matrices=False)
+        Pe = torch.zeros(len(V_eig), m, r, dtype=X_star.dtype, device=X_star.device)
+        Qe = torch.zeros(len(V_eig), n, r, dtype=X_star.dtype, device=X_star.device)
+        k = min(r, se.shape[-1])
+        Pe[..., :k], Qe[..., :k] = Ue[..., :k] * se[:, None, :k].sqrt(), Vhe[:, :k].mT * se[:, None, :k].sqrt()
+        P, Q = torch.cat([Pe, P]), torch.cat([Qe, Q])
+        n_starts = P.shape[0]
+    dq = vmap(grad(q, argnums=(0, 1)))
+    best, best_X = torch.full((n_starts,), float("inf"), dtype=X_star.dtype), X_star.expand(n_starts, m, n).clone()
+    for _ in range(steps + 1):
+        X = P @ Q.mT
+        dist = torch.linalg.matrix_norm(X - X_star)
+        val = vmap(q)(P, Q)
+        ok = (dist <= D) & (dist > 1e-10 * D) & torch.isfinite(val)
+        better = ok & (val < best)
+        best = torch.where(better, val, best)
+        best_X = torch.where(better[:, None, None], X, best_X)
+        gP, gQ = dq(P, Q)
+        norm = (gP.square().sum((-2, -1)) + gQ.square().sum((-2, -1))).sqrt().clamp(min=1e-300)[:, None, None]
+        P, Q = P - lr * scale * gP / norm, Q - lr * scale * gQ / norm
+    i = int(torch.argmin(best))
+    return RSCUpperBound(alpha_upper=best[i].item(), X=best_X[i],
+                         dist=torch.linalg.matrix_norm(best_X[i] - X_star).item(), r=r, D=D)

@@ -19,16 +19,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
-import papermill
 
+from . import ledger
 from .book import BOOK, ROOT, notebook_path, notebooks
-from .claims import claims_from_notebook
-from .params import ParameterError, notebook_spec, parse_cli_value, profile_overrides, validate
-from .provenance import PROVENANCE_KEY, RUN_DIR_ENV
+from .params import MEMORY_LIMIT, ParameterError, check_memory, notebook_spec, parse_cli_value, profile_overrides, validate
+
+#: how the runner tells a notebook where its run folder is, and the output-metadata key of its provenance (defined
+#: here, not in :mod:`provenance`, so that the CLI starts without importing torch)
+RUN_DIR_ENV = "LORA_COMPANION_RUN_DIR"
+PROVENANCE_KEY = "lora_companion_provenance"
+#: the file that reserves a run folder while a run writes it (holds the writer's pid)
+LOCK = ".lora-companion-run.lock"
 
 
 class RunError(RuntimeError):
-    """A notebook failed to execute; the message names it and the failing cell's error."""
+    """A notebook failed to execute (a cell raised, the kernel died); the message names it and the error."""
+
+
+class OutputError(RuntimeError):
+    """A run folder that cannot be used: taken by another run, not writable, a bad path."""
 
 
 @dataclass
@@ -38,6 +47,7 @@ class Job:
     notebook: str
     source: Path
     parameters: dict
+    memory: int | None = None  # estimated bytes of its largest tensor, where its profile declares how
 
     @property
     def slug(self) -> str:
@@ -46,12 +56,16 @@ class Job:
 
 def notebook_defaults(notebook: str) -> dict:
     """The defaults of a notebook's ``parameters`` cell (= the book profile), as papermill reads them."""
+    import papermill
+
     found = papermill.inspect_notebook(str(notebook_path(notebook)))
     return {name: ast.literal_eval(p["default"]) for name, p in found.items()}
 
 
 def parameter_table(notebook: str) -> list[dict]:
     """Name, declared type and bounds, default and help of every parameter of a notebook."""
+    import papermill
+
     found = papermill.inspect_notebook(str(notebook_path(notebook)))
     declared = notebook_spec(notebook)["params"]
     return [{"name": name, "type": declared[name]["type"],
@@ -59,11 +73,13 @@ def parameter_table(notebook: str) -> list[dict]:
              "default": found[name]["default"], "help": found[name]["help"]} for name in declared]
 
 
-def plan(target: str | None, profile: str = "book", overrides: list[tuple[str, str]] = ()) -> list[Job]:
+def plan(target: str | None, profile: str = "book", overrides: list[tuple[str, str]] = (),
+         allow_large: bool = False) -> list[Job]:
     """Resolve the parameters of every notebook of ``target`` (None: the whole book): defaults ← profile ←
     ``-p NAME VALUE`` overrides.
 
-    A name that no notebook of the target declares is refused, as is any ill-typed or out-of-range value.
+    A name that no notebook of the target declares is refused, as is any ill-typed or out-of-range value, and
+    (unless ``allow_large``) parameters whose estimated largest tensor exceeds :data:`params.MEMORY_LIMIT`.
     """
     jobs = []
     ids = notebooks(target)
@@ -76,8 +92,9 @@ def plan(target: str | None, profile: str = "book", overrides: list[tuple[str, s
         for name, text in overrides:
             if name in notebook_spec(nb)["params"]:
                 injected[name] = parse_cli_value(nb, name, text)
-        validate(nb, {**notebook_defaults(nb), **injected})
-        jobs.append(Job(nb, notebook_path(nb), injected))
+        values = validate(nb, {**notebook_defaults(nb), **injected})
+        memory = check_memory(nb, values, None if allow_large else MEMORY_LIMIT)
+        jobs.append(Job(nb, notebook_path(nb), injected, memory))
     return jobs
 
 
@@ -90,11 +107,18 @@ def _clean(nb) -> None:
 
 
 def _execute(job: Job, output: Path, progress: bool) -> nbformat.NotebookNode:
+    import papermill
+
     try:
         papermill.execute_notebook(str(job.source), str(output), parameters=job.parameters, cwd=str(BOOK),
                                    kernel_name="python3", progress_bar=progress)
     except papermill.PapermillExecutionError as err:
         raise RunError(f"notebook {job.notebook} failed in cell {err.exec_count}: {err.ename}: {err.evalue}") from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # a dead kernel (OOM killer), an unreadable source, nbclient timeouts
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else "no message"
+        raise RunError(f"notebook {job.notebook} failed: {type(err).__name__}: {reason}") from err
     nb = nbformat.read(output, as_version=4)
     _clean(nb)
     nbformat.write(nb, output)
@@ -122,28 +146,119 @@ def default_out(target: str, profile: str) -> Path:
 def check_out(out: Path) -> Path:
     """Refuse a run folder that holds anything already or lies inside the committed record."""
     out = Path(out).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"--out {out} exists and is not empty; runs never overwrite earlier results")
     if out.is_relative_to(BOOK):
         raise ValueError(f"--out {out} is inside book/: runs never write into the committed record")
+    if (out / LOCK).exists():
+        pid = _lock_pid(out / LOCK)
+        if pid is not None and _alive(pid):
+            raise FileExistsError(f"--out {out} is being written by another run (pid {pid})")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"--out {out} exists and is not empty; runs never overwrite earlier results")
     return out
 
 
-@contextmanager
-def staged(out: Path):
-    """Yield a hidden staging folder beside the new folder ``out``; rename it to ``out`` when the block succeeds,
-    delete it when the block fails, so nothing that looks complete is ever left half-written."""
-    out = check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+def _lock_pid(path: Path) -> int | None:
     try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_staging(parent: Path, grace_s: float = 60.0) -> list[Path]:
+    """Staging folders (``.<name>.partial-*``) in ``parent`` left by killed runs: their writer's pid is gone (or,
+    lacking a lock file, they are older than ``grace_s``)."""
+    if not parent.is_dir():
+        return []
+    stale = []
+    for p in sorted(parent.glob(".*.partial-*")):
+        if not p.is_dir():
+            continue
+        pid = _lock_pid(p / LOCK)
+        if (pid is not None and not _alive(pid)) or (pid is None and time.time() - p.stat().st_mtime > grace_s):
+            stale.append(p)
+    return stale
+
+
+def _reserve(out: Path) -> bool:
+    """Reserve ``out`` for this process (create it with a lock file, atomically); True if we created it."""
+    created = False
+    try:
+        out.mkdir(parents=True)
+        created = True
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise OutputError(f"cannot create --out {out}: {err.strerror}") from None
+    lock = out / LOCK
+    if lock.exists() and not _alive(_lock_pid(lock) or 0):
+        lock.unlink()  # a killed run's reservation
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise FileExistsError(f"--out {out} is being written by another run (pid {_lock_pid(lock)})") from None
+    except OSError as err:
+        raise OutputError(f"cannot write to --out {out}: {err.strerror}") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return created
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+@contextmanager
+def staged(out: Path, log=print):
+    """Yield a hidden staging folder beside the new folder ``out``; rename it to ``out`` when the block succeeds,
+    delete it when the block fails (including SIGINT, and SIGTERM, which the CLI turns into an exception), so
+    nothing that looks complete is ever left half-written.
+
+    ``out`` is reserved at once (a lock file holding our pid), so a second run into it is refused immediately;
+    staging folders of killed runs (SIGKILL) in the same parent are removed, with a message.
+    """
+    out = check_out(out)
+    for stale in stale_staging(out.parent):
+        shutil.rmtree(stale, ignore_errors=True)
+        log(f"removed {stale}: the staging folder of a run that was killed")
+    created = _reserve(out)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as err:
+        _release(out, created)
+        raise OutputError(f"cannot create a staging folder beside --out {out}: {err.strerror}") from None
+    (staging / LOCK).write_text(str(os.getpid()))
+    try:
+        staging.chmod(_umask_mode())  # mkdtemp makes it 0700; a run folder gets the user's usual permissions
         yield staging
-        if out.exists():
-            out.rmdir()
+        (staging / LOCK).unlink()
+        (out / LOCK).unlink()
+        out.rmdir()
         staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _release(out, created)
         raise
+
+
+def _release(out: Path, created: bool) -> None:
+    (out / LOCK).unlink(missing_ok=True)
+    if created:
+        try:
+            out.rmdir()
+        except OSError:
+            pass
 
 
 def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print) -> dict:
@@ -151,7 +266,7 @@ def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=pri
     results = {"profile": profile, "notebooks": [], "claims": [], "figures": []}
     previous = os.environ.get(RUN_DIR_ENV)
     try:
-        with staged(out) as staging:
+        with staged(out, log) as staging:
             os.environ[RUN_DIR_ENV] = str(staging)
             for i, job in enumerate(jobs, 1):
                 log(f"[{i}/{len(jobs)}] {job.notebook} "
@@ -162,7 +277,7 @@ def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=pri
                 prov = _provenance(nb)
                 results["notebooks"].append({"notebook": job.notebook, "file": f"{job.slug}.ipynb",
                                              "parameters": prov.get("params", {}), "provenance": prov})
-                results["claims"] += claims_from_notebook(nb)
+                results["claims"] += ledger.notebook_claims(nb, job.notebook)
                 for fig_id, caption in _figure_captions(nb).items():
                     meta = staging / "figures" / f"{fig_id}.json"
                     if meta.exists():
@@ -178,23 +293,56 @@ def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=pri
 
 def record(target: str | None = None, progress: bool = True, log=print) -> list[str]:
     """Re-execute committed notebooks at the book profile and replace them (how the record is regenerated), then
-    regenerate the claims dashboard from the new record."""
+    regenerate the claims dashboard from the new record.
+
+    Atomic: every notebook executes into a staging folder first; ``book/`` is touched only when all succeeded and
+    their claims validate, and if writing the new record or the dashboard fails (or the run is interrupted
+    meanwhile), every replaced file is restored from its backup.
+    """
     from . import dashboard
 
+    from .figure_files import EMBED_ENV
+
     ids = notebooks(target)
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.pop(RUN_DIR_ENV, None)
+    os.environ.pop(RUN_DIR_ENV, None)
+    os.environ[EMBED_ENV] = "1"   # figures.show embeds each figure's files, so `figures export` is a copy
+    with tempfile.TemporaryDirectory(prefix="lora-companion-record-") as tmp:
+        staged_nbs = {}
         for i, nb in enumerate(ids, 1):
             log(f"[{i}/{len(ids)}] recording {nb}")
             t0 = time.perf_counter()
-            executed = Path(tmp) / "executed.ipynb"
-            _execute(Job(nb, notebook_path(nb), {}), executed, progress)
-            shutil.copyfile(executed, notebook_path(nb))
+            executed = Path(tmp) / f"{nb.replace('/', '__')}.ipynb"
+            ledger.notebook_claims(_execute(Job(nb, notebook_path(nb), {}), executed, progress), nb)
+            staged_nbs[notebook_path(nb)] = executed
             log(f"      done in {time.perf_counter() - t0:.1f} s")
-    dashboard.write(committed_claims())
+        page_files = [dashboard.PAGE, dashboard.SEED_CHECK, *dashboard.tallies([]).keys()]
+        with _restoring([*staged_nbs, *page_files], Path(tmp) / "backup"):
+            for dest, src in staged_nbs.items():
+                shutil.copyfile(src, dest)
+            dashboard.write(committed_claims())
     return ids
 
 
+@contextmanager
+def _restoring(paths: list[Path], backup: Path):
+    """Back up ``paths``; if the block fails, put every one back as it was (a file that did not exist is removed)."""
+    backup.mkdir()
+    saved = {}
+    for i, path in enumerate(paths):
+        if path.exists():
+            saved[path] = backup / str(i)
+            shutil.copy2(path, saved[path])
+    try:
+        yield
+    except BaseException:
+        for path in paths:
+            if path in saved:
+                shutil.copy2(saved[path], path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+
+
 def committed_claims() -> list[dict]:
-    """Every claim stored in the committed record, in book order."""
-    return [c for nb in notebooks() for c in claims_from_notebook(nbformat.read(notebook_path(nb), as_version=4))]
+    """Every claim stored in the committed record, in book order, validated (:func:`ledger.book_claims`)."""
+    return ledger.book_claims(notebooks(), lambda nb: BOOK / f"{nb}.ipynb")

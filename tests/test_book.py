@@ -86,6 +86,8 @@ def test_claims_dashboard_is_generated_from_the_record():
     page = dashboard.PAGE.read_text()
     check = dashboard.load_seed_check()
     assert page == dashboard.render(claims, check), "book/claims.md is stale: run `lora-companion record`"
+    for path, text in dashboard.tallies(claims, check).items():
+        assert path.read_text() == text, f"{path} is stale: run `lora-companion record`"
     assert dashboard.summary(claims) in page
     if check:
         for run in check["runs"]:
@@ -102,8 +104,9 @@ def test_dashboard_counts_theorem_and_empirical_claims_and_marks_seed_disagreeme
     from lora_companion import dashboard
 
     base = {"chapter": "preliminaries", "notebook": "preliminaries", "paper": "companion", "figure": None}
-    claims = [{**base, "id": "a-1", "kind": "theorem", "source": "Thm 1", "statement": "s_1 with ‖δ‖_*",
-               "test": "x | y", "measured": 1.0, "verdict": "reproduced"},
+    claims = [{**base, "id": "a-1", "kind": "theorem", "source": "Thm 1",
+               "statement": r"s_1 with ‖δ‖_* and $\|x\|_* + |y|$", "test": "x | y", "measured": 1.0,
+               "verdict": "reproduced"},
               {**base, "id": "a-2", "kind": "empirical", "source": "Fig. 2", "statement": "s", "test": "t",
                "measured": 2.0, "verdict": "reproduced", "figure": "fig-a-b"},
               {**base, "id": "a-3", "kind": "sanity", "source": None, "statement": "s", "test": "t",
@@ -113,7 +116,12 @@ def test_dashboard_counts_theorem_and_empirical_claims_and_marks_seed_disagreeme
                                                    "a-3": {"verdict": "reproduced", "measured": 9.0}}}
             for s, v in ((1, "reproduced"), (2, "not reproduced"), (3, "reproduced"))]
     page = dashboard.render(claims, {"record_seed": 0, "runs": runs})
-    assert "**2 theorem and empirical claims**: 2 reproduced, 0 not reproduced, 0 inconclusive" in page
+    assert ("**2 theorem and empirical claims**: {bdg-success}`2 reproduced` {bdg-danger-line}`0 not reproduced` "
+            "{bdg-warning-line}`0 inconclusive`") in page                   # zero counts outlined
+    assert "{bdg-danger-line}`not reproduced`" in page                  # a sanity check: outlined, not counted
+    assert page.count("{dropdown}") == 3 and ":name: claim-a-2" in page  # test, measurement, evidence per claim
+    assert not any(mark in page for mark in "✅❌❔")                      # text badges: the PDF has no emoji glyphs
+    assert r"$\|x\|_* + \vert y\vert $" in page                           # maths kept; a bare | cannot split the row
     assert "(not counted: 1 sanity checks, 0 extensions)" in page
     assert "**1 of 2 theorem and empirical verdicts agree at every seed**; not stable: a-2" in page
     assert "| 4/4 |" in page and "3/4 (seed 2: not reproduced)" in page

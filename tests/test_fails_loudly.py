@@ -3,7 +3,6 @@ import math
 
 import torch
 
-from lora_companion.claims import NOT_REPRODUCED, REPRODUCED
 from lora_companion.experiments import fails_loudly as FL
 
 
@@ -31,51 +30,39 @@ def test_regularized_path_on_convex_task_is_optimal_and_within_bound():
     assert path.rank.tolist() == sorted(path.rank.tolist(), reverse=True)
 
 
-def test_zero_init_reaches_global_and_claims_fail_on_broken_input():
+def test_zero_init_reaches_global_end_point():
     task = FL.teacher_student(6, 4, 64, 50, 1, 1.0, 0.01, _gen(2))
     lam = 0.01
     path = FL.regularized_path(task, torch.tensor([lam], dtype=torch.float64), max_iter=3000)
     r_star = int(path.rank[0])
     e = FL.run_sweep(task, lam, 3, torch.zeros(2, dtype=torch.float64), _gen(3), steps=500, lr=0.2,
                      newton_iters=20, f_ref=path.objective[0].item())
-    assert e.sosp.all()
-    [c] = FL.success_claims([3], [e], r_star)
-    assert c.verdict == REPRODUCED
-    e.gap = e.gap + 1e-3  # broken: a gap the theory forbids
-    [c] = FL.success_claims([3], [e], r_star)
-    assert c.verdict == NOT_REPRODUCED
+    assert e.sosp.all() and (e.gap < FL.A2_GAP).all() and (e.rank == r_star).all()
 
 
-def test_dichotomy_claims_detect_quiet_failure_and_corollary():
-    task = FL.teacher_student(6, 4, 64, 50, 1, 1.0, 0.01, _gen(4))
-    lam = 0.01
-    path = FL.regularized_path(task, torch.tensor([lam], dtype=torch.float64), max_iter=3000)
-    e = FL.run_sweep(task, lam, 3, torch.zeros(3, dtype=torch.float64), _gen(5), steps=500, lr=0.2,
-                     newton_iters=20, f_ref=path.objective[0].item())
-    claims = {c.id: c for c in FL.dichotomy_claims(e, path.X[0])}
-    assert claims["loud-small-init-global"].verdict == REPRODUCED
-    assert claims["loud-fails-loudly" if "loud-fails-loudly" in claims else "loud-spurious-large"].verdict == "inconclusive"
-    # broken: pretend run 0 is a spurious point of low rank and small norm (a quiet failure)
-    e.gap[0] = 1.0
-    claims = {c.id: c for c in FL.dichotomy_claims(e, path.X[0])}
-    assert claims["loud-spurious-large"].verdict == NOT_REPRODUCED
-    assert claims["loud-spurious-full-rank"].verdict == NOT_REPRODUCED
+def test_theorem1_bounds_match_hand_computation():
+    """σ_r = 1.5, σ_r* = 2, κ = 0.2: denominator 1 − 0.2·2/1.5, tail 1.5², distance² = 1 + 1 + 1.5²."""
+    X_star = torch.diag(torch.tensor([1.0, 1.0, 0.0, 0.0], dtype=torch.float64))
+    X = torch.diag(torch.tensor([2.0, 2.0, 1.5, 0.0], dtype=torch.float64))
+    e = FL.EndPoints(scales=torch.zeros(1), X=X[None], objective=torch.ones(1), gap=torch.ones(1),
+                     rank=torch.tensor([3]), norm=X.norm()[None], sv=torch.linalg.svdvals(X)[None],
+                     test=torch.ones(1), imbalance=torch.zeros(1), cert=None, sosp=torch.tensor([True]),
+                     failed=torch.tensor([False]), f_star=1.0, r=3)
+    b = FL.theorem1_bounds(e, X_star, 2, 0.2, torch.tensor([0]))
+    assert b["rank"].item() and b["sigma"].item() and b["distance"].item() and b["norm"].item()
+    assert math.isclose(b["dist"].item() ** 2, 4.25)
+    # the same point against κ = 0.9: σ_r = 1.5 < 0.9·2 violates the σ bound
+    assert not FL.theorem1_bounds(e, X_star, 2, 0.9, torch.tensor([0]))["sigma"].item()
 
 
-def test_corollary_and_special_regime_claims():
-    task = FL.matrix_sensing(4, 4, 1000, 1, 2.0, 0.01, _gen(6))
-    lam = 0.01
-    path = FL.regularized_path(task, torch.tensor([lam], dtype=torch.float64), max_iter=2000)
-    est = FL.estimate_constants(task.loss, path.X[0], 2, 1.0, 100, _gen(7))
-    e = FL.run_sweep(task, lam, 2, torch.tensor([0.0, 1.0], dtype=torch.float64), _gen(8), steps=300, lr=0.2,
-                     newton_iters=20, f_ref=path.objective[0].item(), stabilize=True)
-    [c] = FL.special_regime_claims(task, est, e)
-    assert c.verdict == REPRODUCED
-    cc = FL.corollary_check(e, est, path.X[0], 1, 1.0)
-    assert cc.says_global.all() and math.isfinite(cc.threshold)
-    e.gap[:] = 1.0  # broken: nothing global
-    [c] = FL.special_regime_claims(task, est, e)
-    assert c.verdict == NOT_REPRODUCED
+def test_rsc_profile_on_teacher_student_finds_negative_curvature():
+    """On the chapter's task (small instance) the minimised quotient is below the Monte-Carlo estimate and the
+    upper bounds are non-increasing in r (cumulative over the grid)."""
+    task = FL.teacher_student(8, 4, 64, 10, 2, 1.0, 0.01, _gen(30))
+    path = FL.regularized_path(task, torch.tensor([0.01], dtype=torch.float64), max_iter=3000)
+    p = FL.constants_vs_rank(task, path.X[0], [2, 3], 1.0, 100, _gen(31))
+    assert all(up <= mc for up, mc in zip(p.alpha_upper, p.alpha_mc))
+    assert p.alpha_upper[1] <= p.alpha_upper[0]
 
 
 def test_eps_rank_on_known_spectra():
@@ -117,37 +104,33 @@ def test_minibatch_grad_matches_autograd_and_is_rank_b():
     assert torch.linalg.matrix_rank(G).tolist() == [2, 2]   # b = 2 effective samples in each run
 
 
-def test_sgd_lemma1_runs_and_claims_fail_on_broken_input():
-    from lora_companion.claims import INCONCLUSIVE
+def test_sgd_lemma1_runs_within_bound():
     task = FL.teacher_student(8, 6, 64, 10, 6, 1.0, 0.01, _gen(24))
     b = torch.tensor([1, 1, 4, 4, 1, 4])
     ml = torch.tensor([0.6, 0.6, 0.6, 0.6, 0.0, 0.0], dtype=torch.float64)
     runs = FL.sgd_weight_decay(task, b, ml, 1e-2, 300, _gen(25), window=20)
     assert runs.X.shape == (6, 8, 6) and torch.isfinite(runs.X).all()
     assert (runs.eps_rank[:2] <= 3).all()                  # bound ⌊log(0.05)/log(0.4)⌋ = 3 at b = 1
-    bound, trend = FL.lemma1_claims(runs, 6)
-    assert bound.verdict == REPRODUCED
-    runs.eps_rank[0] = 6                                   # broken: a full-rank limit at b = 1, μλ = 0.6
-    bound, trend = FL.lemma1_claims(runs, 6)
-    assert bound.verdict == NOT_REPRODUCED and trend.verdict == NOT_REPRODUCED
-    runs.bound[:] = math.inf                               # no informative bound: nothing to test
-    assert FL.lemma1_claims(runs, 6)[0].verdict == INCONCLUSIVE
 
 
-def test_rsc_trend_claim_needs_a_strict_change():
-    """Nested estimates are monotone by construction: flat is inconclusive, a strict change decides."""
-    from types import SimpleNamespace
+def test_figures_pass_the_house_lint():
+    import matplotlib
 
-    import torch
+    matplotlib.use("Agg")
+    from test_controls_fails_loudly import D64, _path, diag, ends
 
-    from lora_companion.experiments import fails_loudly as F
-
-    def verdict(alphas, betas):
-        ests = [SimpleNamespace(alpha=a, beta=b) for a, b in zip(alphas, betas)]
-        empty = torch.zeros(1, dtype=torch.bool)
-        cc = SimpleNamespace(in_ball=empty, consistent=empty, threshold=0.1)
-        return F.constants_claims(ests, cc, SimpleNamespace(sosp=empty))[0].verdict
-
-    assert verdict([0.1, 0.05], [1.0, 2.0]) == "reproduced"
-    assert verdict([0.1, 0.1], [1.0, 2.0]) == "inconclusive"
-    assert verdict([-0.1, -0.2], [1.0, 2.0]) == "not reproduced"
+    from lora_companion import figures
+    from lora_companion.restricted import RestrictedEstimate
+    figures.style()
+    X = [diag(0.3, 0.1)] * 6 + [diag(2.0, 1.0, 0.8, 0.5)] * 2
+    e = ends(X, [0.0] * 6 + [1.0, 2.0], 4, scales=[0.0, 0.0, 1.0, 1.0, 3.0, 3.0, 10.0, 10.0],
+             test=[1e-3] * 6 + [0.05, 0.08])
+    mc = [RestrictedEstimate(0.03, 1.2 + 0.1 * i, None, None, r, 1.0) for i, r in enumerate([2, 4, 6, 8])]
+    b, ml = torch.tensor([1, 1, 4, 4, 1, 4]), torch.tensor([0.5, 0.5, 0.5, 0.5, 0.0, 0.0], dtype=D64)
+    runs = FL.SGDRuns(b=b, mu_lam=ml, X=torch.zeros(6, 8, 8, dtype=D64), norm_hist=torch.ones(5, 6, dtype=D64),
+                      eps_rank=torch.tensor([2, 2, 3, 3, 8, 8]), bound=FL.lemma1_bound(b, ml, 0.2), eps=0.2)
+    for fig in (FL.plot_dichotomy(e), FL.plot_corollary(e, 2, 0.02), FL.plot_success([1, 2, 4], [e, e, e], 2),
+                FL.plot_regularized(_path([3, 2, 1], [5.0, 2.0, 1.0]), 2),
+                FL.plot_constants(FL.RSCProfile([2, 4, 6, 8], mc, [-0.004, -0.008, -0.008, -0.009], -0.0089)),
+                FL.plot_lemma1(runs, 8)):
+        assert figures.lint(fig) == []

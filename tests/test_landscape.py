@@ -8,7 +8,15 @@ from lora_companion.landscape import (Certificate, is_sosp, lanczos_min_eig, nuc
                                       solve_nuclear, sosp_certificate)
 from lora_companion.linalg import nuclear_norm, svt
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """These tests build tensors in float64; restore the default afterwards so other test files see float32."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def gen(seed=0):

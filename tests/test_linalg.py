@@ -3,6 +3,8 @@ import math
 import pytest
 import torch
 
+import lora_companion.linalg as L
+
 from lora_companion.linalg import (balanced_factors, nuclear_norm, numerical_rank, orthonormal_basis,
                                    pataki_rank_bound, principal_angles, subspace_distance, svt)
 
@@ -55,7 +57,7 @@ def test_balanced_factors_identity(gen):
     assert torch.allclose(B @ A, M)
     assert torch.allclose(0.5 * (A.square().sum() + B.square().sum()), nuclear_norm(M))
     assert torch.allclose(B.mT @ B, A @ A.mT)      # balanced
-    with pytest.raises(ValueError, match="r=6"):
+    with pytest.raises(ValueError, match="r must be .*got 6"):
         balanced_factors(M, 6)
 
 
@@ -82,3 +84,18 @@ def test_pataki_bound_brute_force():
     assert pataki_rank_bound(2 * 80) == 17   # √(2KN) ≈ 17.9 for K = 2, N = 80
     with pytest.raises(ValueError, match="n_constraints"):
         pataki_rank_bound(-1)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda M: L.balanced_factors(M, 0), "r must be"),
+    (lambda M: L.balanced_factors(M, 9), "r must be"),
+    (lambda M: L.orthonormal_basis(M, 0), "k must be"),
+    (lambda M: L.svt(M, -1.0), "tau must be"),
+    (lambda M: L.svt(M, float("nan")), "tau must be"),
+    (lambda M: L.svt(M[0], 1.0), "M must be"),
+    (lambda M: L.subspace_distance(M[:, :2], M[:, :3]), "same number of columns"),
+    (lambda M: L.principal_angles(M, M[:4]), "same number of rows"),
+])
+def test_api_contracts_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call(torch.randn(6, 5, dtype=torch.float64))

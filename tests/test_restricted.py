@@ -59,3 +59,27 @@ def test_nested_estimates_are_monotone_and_contain_the_smaller_samples():
     assert by_r[1].alpha >= by_r[2].alpha >= by_r[3].alpha
     assert by_r[1].beta <= by_r[2].beta <= by_r[3].beta
     assert torch.equal(by_r[2].rsc[:len(by_r[1].rsc)], by_r[1].rsc)  # the rank-1 sample is part of the rank-2 one
+
+
+def test_minimised_quotient_finds_a_negative_direction_that_sampling_misses():
+    """f(X) = ½⟨X − M, H(X − M)⟩ with H = I except one negative eigenvalue along a rank-1 direction: α ≤ −0.5
+    (attained along that direction), the minimiser gets there, and its point is feasible (rank ≤ r, within D)."""
+    from lora_companion.restricted import hessian_min_eig, minimize_rsc_quotient
+    m, n = 6, 5
+    M = _low_rank(m, n, 5)
+    u = torch.zeros(m, n, dtype=torch.float64)
+    u[0, 0] = 1.0
+    f = lambda X: 0.5 * ((X - M).square().sum() - 1.5 * ((X - M) * u).sum() ** 2)  # noqa: E731
+    assert abs(hessian_min_eig(f, M) + 0.5) < 1e-10
+    b = minimize_rsc_quotient(f, M, 2, 1.0, _gen(6))
+    assert b.alpha_upper < 0 and b.alpha_upper >= -0.5 - 1e-9
+    assert torch.linalg.matrix_rank(b.X) <= 2 and b.dist <= 1.0
+    mc = estimate_constants(f, M, 2, 1.0, 200, _gen(7))
+    assert mc.alpha > b.alpha_upper
+
+
+def test_minimised_quotient_cannot_go_below_a_convex_bound():
+    from lora_companion.restricted import minimize_rsc_quotient
+    M = _low_rank(5, 4, 8)
+    b = minimize_rsc_quotient(lambda X: 1.25 * (X - M).square().sum(), M, 2, 1.0, _gen(9), steps=50)
+    assert abs(b.alpha_upper - 2.5) < 1e-9

@@ -1,16 +1,26 @@
 """The runner and CLI: a smoke run end to end, determinism, and bad inputs refused before any kernel starts."""
 import json
+import os
+import shutil
+import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from lora_companion import cli, runner
+from lora_companion import cli, dashboard, ledger, runner
 from lora_companion.params import ParameterError
 
 pytestmark = pytest.mark.slow
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def lora_companion(*args, cwd=None):
@@ -38,8 +48,9 @@ def test_run_folder_contents(smoke_runs):
     assert nb_entry["provenance"]["package"].startswith("lora_companion")
     ids = {c["id"] for c in results["claims"]}
     assert "prelim-balanced-nuclear" in ids and all(c["chapter"] == "preliminaries" for c in results["claims"])
-    assert set(results["claims"][0]) == {"id", "chapter", "notebook", "paper", "statement", "test", "measured",
-                                         "verdict", "figure"}
+    assert set(results["claims"][0]) == set(ledger.CLAIM_SCHEMA["required"])
+    assert ledger.load_results(out / "results.json") == results
+    assert oct(out.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
     for fig in results["figures"]:
         assert fig["caption"] and fig["params"]["seed"] == 3
         for fmt in ("png", "pdf", "svg"):
@@ -73,7 +84,7 @@ def test_unknown_target_and_existing_folder(tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("earlier results")
     proc = lora_companion("run", "preliminaries", "--profile", "smoke", "--out", str(tmp_path / "full"))
-    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert proc.returncode == cli.EXIT["output"] and "not empty" in proc.stderr
     assert (tmp_path / "full" / "keep.txt").read_text() == "earlier results"
     proc = lora_companion("run", "preliminaries", "--out", str(runner.BOOK / "x"))
     assert proc.returncode == 2 and "inside book/" in proc.stderr
@@ -123,3 +134,107 @@ def test_smoke_profile_of_each_chapter_runs(chapter, tmp_path):
     assert results["claims"] and all(c["chapter"] == chapter for c in results["claims"])
     assert results["figures"] and all((tmp_path / "run" / "figures" / f["files"]["svg"]["file"]).exists()
                                       for f in results["figures"])
+
+
+def _fake_book(tmp_path, monkeypatch):
+    """A copy of book/ that record() and the dashboard write into instead of the real one."""
+    book = tmp_path / "book"
+    shutil.copytree(runner.BOOK, book, ignore=shutil.ignore_patterns("_build"))
+    monkeypatch.setattr(runner, "BOOK", book)
+    monkeypatch.setattr(runner, "notebook_path", lambda nb: book / f"{nb}.ipynb")
+    monkeypatch.setattr(dashboard, "BOOK", book)
+    monkeypatch.setattr(dashboard, "PAGE", book / "claims.md")
+    monkeypatch.setattr(dashboard, "SEED_CHECK", book / "seed_check.json")
+    return book
+
+
+def _snapshot(book):
+    return {p.relative_to(book): p.read_bytes() for p in sorted(book.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fail_at", ["second notebook", "dashboard"])
+def test_an_interrupted_record_leaves_book_unchanged(tmp_path, monkeypatch, fail_at):
+    book = _fake_book(tmp_path, monkeypatch)
+    before = _snapshot(book)
+    calls = []
+
+    def fake_execute(job, output, progress):  # "executes" by copying, with a visible change
+        calls.append(job.notebook)
+        if fail_at == "second notebook" and len(calls) == 2:
+            raise KeyboardInterrupt
+        nb = nbformat.read(job.source, as_version=4)
+        nb.metadata["re-recorded"] = True
+        nbformat.write(nb, output)
+        return nb
+
+    def failing_write(claims):
+        (book / "claims.md").write_text("half-written")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "_execute", fake_execute)
+    monkeypatch.setattr(dashboard, "write", failing_write)
+    with pytest.raises(KeyboardInterrupt if fail_at == "second notebook" else OSError):
+        runner.record("lora_one", progress=False, log=lambda *a: None)
+    assert _snapshot(book) == before
+    assert len(calls) == (2 if fail_at == "second notebook" else len(runner.notebooks("lora_one")))
+
+
+def test_record_replaces_all_files_when_everything_succeeded(tmp_path, monkeypatch):
+    book = _fake_book(tmp_path, monkeypatch)
+
+    def fake_execute(job, output, progress):
+        nb = nbformat.read(job.source, as_version=4)
+        nb.metadata["re-recorded"] = True
+        nbformat.write(nb, output)
+        return nb
+
+    monkeypatch.setattr(runner, "_execute", fake_execute)
+    runner.record("lora_one", progress=False, log=lambda *a: None)
+    for nb in runner.notebooks("lora_one"):
+        assert nbformat.read(book / f"{nb}.ipynb", as_version=4).metadata["re-recorded"]
+
+
+def test_an_output_folder_is_reserved_and_stale_staging_is_removed(tmp_path):
+    out = tmp_path / "run"
+    logged = []
+    with runner.staged(out, logged.append) as staging:
+        assert (out / runner.LOCK).read_text() == str(os.getpid())
+        with pytest.raises(FileExistsError, match="being written by another run"):
+            with runner.staged(out):
+                pass
+        (staging / "x").write_text("1")
+    assert (out / "x").read_text() == "1" and not (out / runner.LOCK).exists()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / ".old.partial-abc"
+    stale.mkdir()
+    (stale / runner.LOCK).write_text(dead)
+    with runner.staged(tmp_path / "run2", logged.append):
+        pass
+    assert not stale.exists() and any("killed" in m for m in logged)
+    assert {p.name for p in tmp_path.iterdir()} == {"run", "run2"}
+
+
+def test_sigterm_cleans_up(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "lora_companion.cli", "run", "preliminaries", "--profile", "smoke",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".run.partial-*")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    # the kernel and nbclient log their own deaths above; our message is the last line
+    assert proc.returncode == cli.EXIT["terminated"]
+    assert err.strip().splitlines()[-1].startswith("lora-companion: error: terminated")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_preliminaries_executes_at_the_declared_minimum_of_every_parameter(tmp_path):
+    """Accepted extremes execute (issue 13.2): every size at its minimum, τ included."""
+    spec = runner.notebook_spec("preliminaries")["params"]
+    lows = [(n, str(d["min"])) for n, d in spec.items() if "min" in d]
+    results = runner.run(runner.plan("preliminaries", "smoke", lows), tmp_path / "run", "smoke", progress=False,
+                         log=lambda *a: None)
+    assert results["claims"] and all(c["verdict"] != "not reproduced" for c in results["claims"])

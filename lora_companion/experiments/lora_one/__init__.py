@@ -17,23 +17,26 @@ from .alignment import (AlignmentResult, alignment_angle, alignment_claims, alig
                         singular_bases)
 from .digits import (DIGITS_LABELS, DIGITS_METHODS, Digits, DigitsResult, accuracy, digits_claims, digits_experiment,
                      finetune, load_digits_task, make_mlp, one_step_update, pretrain, trajectory_distance)
-from .init_comparison import (METHODS, InitResult, RecipeResult, init_claims, init_experiment, recipe_claims,
+from .init_comparison import (METHODS, InitResult, RecipeResult, censored_steps, init_claims, init_experiment, recipe_claims,
                               recipe_experiment)
-from .one_step import OneStepResult, one_step_claims, one_step_experiment, spectral_error
+from .one_step import (OneStepResult, one_step_claims, one_step_experiment, per_seed_slopes, sample_size_needed,
+                       spectral_error)
 from .plots import (LABELS, plot_alignment, plot_alignment_d, plot_contraction, plot_digits, plot_inits, plot_kappa,
                     plot_one_step, plot_recipe)
-from .preconditioning import (ContractionResult, KappaResult, contraction_claims, kappa_claims, kappa_experiment,
+from .preconditioning import (ContractionResult, KappaResult, assumption_41, contraction_claims, kappa_claims, kappa_experiment,
                               relu_contraction)
 from .tasks import Method, Teacher, Tracker, geometric_spectrum, make_method, make_teacher, run_method, steps_to
-from .thresholds import (ALIGN_LEVEL, ALIGN_SMALL_INIT_MAX, CONTRACTION_FLOOR, FAIL_RISK, GD_KAPPA_MIN,
-                         INIT_ADVANTAGE_MIN, LEAK_TOL, ONE_STEP_GAIN_MIN, PRECOND_KAPPA_MAX, RELU_GAMMA_RATIO_MAX,
-                         SLOPE_KAPPA_RANGE, SLOPE_N_RANGE, SUCCESS_RISK)
+from .thresholds import (ALIGN_GAP_MIN, ALIGN_SMALL_INIT_MAX, ASSUMPTION_41, AUC_GAP_MIN, CONTRACTION_FLOOR,
+                         EARLY_TARGET, FAIL_RISK, GD_KAPPA_MIN, HALF, INIT_ADVANTAGE_MIN, LEAK_TOL, N_KAPPA_SLOPE_MIN,
+                         ONE_STEP_GAIN_MIN, PRECOND_KAPPA_MAX, RELU_GAMMA_RATIO_MAX, RHO_MAX, SLOPE_N_RANGE,
+                         SUCCESS_RISK, THRESHOLD_CHANGES)
 
 __all__ = [
     # thresholds
-    "LEAK_TOL", "ALIGN_SMALL_INIT_MAX", "ALIGN_LEVEL", "SLOPE_N_RANGE", "SLOPE_KAPPA_RANGE", "RELU_GAMMA_RATIO_MAX",
-    "PRECOND_KAPPA_MAX", "GD_KAPPA_MIN", "SUCCESS_RISK", "FAIL_RISK", "INIT_ADVANTAGE_MIN", "CONTRACTION_FLOOR",
-    "ONE_STEP_GAIN_MIN",
+    "LEAK_TOL", "ALIGN_SMALL_INIT_MAX", "ALIGN_GAP_MIN", "SLOPE_N_RANGE", "N_KAPPA_SLOPE_MIN", "HALF",
+    "RELU_GAMMA_RATIO_MAX", "PRECOND_KAPPA_MAX", "GD_KAPPA_MIN", "SUCCESS_RISK", "FAIL_RISK", "INIT_ADVANTAGE_MIN",
+    "EARLY_TARGET", "CONTRACTION_FLOOR", "RHO_MAX", "ASSUMPTION_41", "AUC_GAP_MIN", "ONE_STEP_GAIN_MIN",
+    "THRESHOLD_CHANGES",
     # tasks, methods, training
     "geometric_spectrum", "Teacher", "make_teacher", "Method", "make_method", "Tracker", "run_method", "steps_to",
     "loglog_slope",
@@ -41,11 +44,11 @@ __all__ = [
     "singular_bases", "alignment_angle", "row_space_leak", "AlignmentResult", "alignment_experiment",
     "alignment_claims",
     # E2
-    "spectral_error", "OneStepResult", "one_step_experiment", "one_step_claims",
+    "spectral_error", "per_seed_slopes", "sample_size_needed", "OneStepResult", "one_step_experiment", "one_step_claims",
     # E3 + E5
-    "KappaResult", "kappa_experiment", "kappa_claims", "ContractionResult", "relu_contraction", "contraction_claims",
+    "KappaResult", "kappa_experiment", "kappa_claims", "ContractionResult", "assumption_41", "relu_contraction", "contraction_claims",
     # E4 + E6
-    "METHODS", "InitResult", "init_experiment", "init_claims", "RecipeResult", "recipe_experiment", "recipe_claims",
+    "METHODS", "InitResult", "censored_steps", "init_experiment", "init_claims", "RecipeResult", "recipe_experiment", "recipe_claims",
     # E7
     "DIGITS_METHODS", "DIGITS_LABELS", "Digits", "load_digits_task", "make_mlp", "accuracy", "pretrain",
     "one_step_update", "DigitsResult", "finetune", "digits_experiment", "trajectory_distance", "digits_claims",

@@ -15,10 +15,11 @@ def plot_alignment(res: AlignmentResult):
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
     for i, a in enumerate(res.alpha2):
-        ax1.plot(res.steps, res.angle[:, i].median(-1).values, label=f"α² = {a:g}")
+        ax1.plot(res.steps, res.angle[:, i].median(-1).values, label=f"$\\alpha^2 = {a:g}$")
         ax2.semilogy(res.steps, res.risk[:, i].median(-1).values)
-    ax1.set(xlabel="GD step t", ylabel="‖U⊥(G♮)ᵀ U_{r*}(A_t)‖", title="Alignment of A_t (median over seeds)")
-    ax2.set(xlabel="GD step t", ylabel="‖A_tB_t − Δ‖_F / ‖Δ‖_F", title="Risk")
+    ax1.set(xlabel="GD step $t$", ylabel=r"$\sin\theta_{\max}(U_{r^*}(G^\natural), U_{r^*}(A_t))$",
+            title="Alignment of $A_t$ (median over seeds)")
+    ax2.set(xlabel="GD step $t$", ylabel=r"$\|A_tB_t - \Delta\|_F \,/\, \|\Delta\|_F$", title="Risk")
     ax1.legend(fontsize="small")
     fig.tight_layout()
     return fig
@@ -29,28 +30,37 @@ def plot_alignment_d(by_d: dict[int, AlignmentResult]):
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
     for d, res in sorted(by_d.items()):
-        ax.plot(res.steps, res.angle[:, 0].median(-1).values, label=f"d = k = {d}")
-    ax.set(xlabel="GD step t", ylabel="‖U⊥(G♮)ᵀ U_{r*}(A_t)‖",
-           title=f"Larger d aligns later and worse (α² = {next(iter(by_d.values())).alpha2[0]:g})")
+        ax.plot(res.steps, res.angle[:, 0].median(-1).values, label=f"$d = k = {d}$")
+    ax.set(xlabel="GD step $t$", ylabel=r"$\sin\theta_{\max}(U_{r^*}(G^\natural), U_{r^*}(A_t))$",
+           title=f"Alignment against $d$ ($\\alpha^2 = {next(iter(by_d.values())).alpha2[0]:g}$)")
     ax.legend()
     return fig
 
 
 def plot_one_step(res: OneStepResult):
-    """Spectral-init error vs N/d (with a −½ guide) and vs κ; ReLU γ = 1 vs 2 in the legend."""
+    """Spectral-init error vs N/d (with a −½ guide), ReLU γ = 1 vs 2; the N/d needed for λ*_{r*}/2 vs κ (κ² guide)."""
     import matplotlib.pyplot as plt
+    from .one_step import per_seed_slopes
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
     q = torch.tensor(res.ratios, dtype=torch.float64)
     med = res.err_n.median(-1).values
-    ax1.loglog(q, med, "o-", label=f"linear, fitted slope {res.slope_n:.2f}")
-    ax1.loglog(q, med[0] * (q / q[0]) ** -0.5, "k--", lw=1, label="∝ (N/d)^(−1/2)")
+    slope = per_seed_slopes(res.ratios, res.err_n).mean().item()
+    ax1.loglog(q, med, "o-", label=f"linear, mean slope {slope:.2f}")
+    ax1.loglog(q, med[0] * (q / q[0]) ** -0.5, "k--", lw=1, label=r"$\propto (N/d)^{-1/2}$")
     for g, e in zip(res.gammas, res.err_relu.median(-1).values):
-        ax1.axhline(e.item(), ls=":", color="C3" if g == 2 else "C1", label=f"ReLU, γ = {g:g} (Frobenius)")
-    ax1.set(xlabel="N / d", ylabel="‖A₀B₀ − Δ‖ / ‖Δ‖", title="Zero steps: spectral init error")
+        ax1.axhline(e.item(), ls=":", color="C3" if g == 2 else "C1", label=f"ReLU, $\\gamma = {g:g}$ (Frobenius)")
+    ax1.set(xlabel="$N/d$", ylabel=r"$\|A_0B_0 - \Delta\| \,/\, \|\Delta\|$", title="Zero steps: spectral-init error")
     ax1.legend(fontsize="small")
-    ax2.loglog(res.kappas, res.err_kappa.median(-1).values, "s-", label=f"slope {res.slope_kappa:.2f}")
-    ax2.axhline(0.5, color="grey", ls=":", label="λ*_{r*}/2 (Thm 3.3)")
-    ax2.set(xlabel="condition number κ", ylabel="‖A₀B₀ − Δ‖_op / λ*_{r*}", title="…relative to the weakest direction")
+    k = torch.tensor(res.kappas, dtype=torch.float64)
+    need = res.need.median(-1).values
+    ax2.loglog(k, need, "s-", label="median over seeds")
+    ax2.loglog(k, need[0] * k ** 2, "k--", lw=1, label=r"$\propto \kappa^2$ (Eq. 8, $\epsilon \leq 1/(2\kappa)$)")
+    from matplotlib.ticker import NullFormatter
+    for ax, ticks in ((ax1, res.ratios), (ax2, res.kappas)):
+        ax.set_xticks(list(ticks), [f"{v:g}" for v in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax2.set(xlabel=r"condition number $\kappa$", ylabel=r"$N/d$ for $\|A_0B_0 - \Delta\|_{op} \leq \lambda^*_{r^*}/2$",
+            title="Sample size Thm 3.3 needs")
     ax2.legend(fontsize="small")
     fig.tight_layout()
     return fig
@@ -63,12 +73,12 @@ def plot_kappa(res: KappaResult):
     names = {"gd": "GD", "precgd": "preconditioned GD"}
     for o, s in res.steps.items():
         ax1.loglog(res.kappas, s, "o-", label=names[o])
-    ax1.set(xlabel="κ", ylabel=f"steps to risk {res.target:g}", title="Tuned step sizes, median over seeds")
+    ax1.set(xlabel=r"$\kappa$", ylabel=f"steps to risk {res.target:g}", title="Tuned step sizes, median over seeds")
     ax1.legend()
     for j, (o, c) in enumerate(res.curves.items()):
         for i, k in enumerate(res.kappas):
             ax2.semilogy(c[i], color=f"C{j}", alpha=0.35 + 0.65 * i / max(1, len(res.kappas) - 1),
-                         label=f"{names[o]}, κ={k:g}")
+                         label=f"{names[o]}, $\\kappa={k:g}$")
     ax2.set(xlabel="step", ylabel="relative risk", ylim=(1e-12, 2))
     ax2.legend(fontsize="x-small", ncol=2)
     fig.tight_layout()
@@ -82,13 +92,14 @@ def plot_contraction(res: ContractionResult):
     t = torch.arange(res.precgd.shape[1])
     for i, k in enumerate(res.kappas):
         ax.semilogy(res.precgd[i].median(-1).values, color="C0", alpha=0.4 + 0.6 * i / max(1, len(res.kappas) - 1),
-                    label=f"spectral + precond. GD, κ={k:g}")
+                    label=f"spectral + precond. GD, $\\kappa={k:g}$")
         ax.semilogy(res.gd[i].median(-1).values, color="C1", alpha=0.4 + 0.6 * i / max(1, len(res.kappas) - 1),
-                    label=f"spectral + GD, κ={k:g}")
-    ax.semilogy(res.random_gd[-1].median(-1).values, color="C2", label=f"random init + GD, κ={res.kappas[-1]:g}")
+                    label=f"spectral + GD, $\\kappa={k:g}$")
+    ax.semilogy(res.random_gd[-1].median(-1).values, color="C2", label=f"random init + GD, $\\kappa={res.kappas[-1]:g}$")
     ax.semilogy(t, res.precgd[:, 0].median().item() * (1 - res.eta / 4) ** t.double(), "k--", lw=1,
-                label="(1 − η/4)^t bound")
-    ax.set(xlabel="step t", ylabel="‖A_tB_t − Δ‖_F / ‖Δ‖_F", ylim=(1e-14, 3), title="ReLU teacher (Thm 4.2)")
+                label=r"$(1 - \eta/4)^t$ bound")
+    ax.set(xlabel="step $t$", ylabel=r"$\|A_tB_t - \Delta\|_F \,/\, \|\Delta\|_F$", ylim=(1e-14, 3),
+           title="ReLU teacher (Thm 4.2)")
     ax.legend(fontsize="x-small", ncol=2)
     return fig
 
@@ -106,7 +117,8 @@ def plot_inits(res: InitResult):
         name, opt = key.split("/")
         ax.semilogy(c.median(-1).values, color=colors[name], ls="-" if opt == "precgd" else "--",
                     label=f"{LABELS[name]}, {'precond. GD' if opt == 'precgd' else 'GD'}")
-    ax.set(xlabel="step", ylabel="‖update − Δ‖_F / ‖Δ‖_F", ylim=(1e-13, 10), title="Which subspace to start in")
+    ax.set(xlabel="step", ylabel=r"$\|\mathrm{update} - \Delta\|_F \,/\, \|\Delta\|_F$", ylim=(1e-13, 10),
+           title="Which subspace to start in")
     ax.legend(fontsize="x-small")
     return fig
 
@@ -132,8 +144,8 @@ def plot_digits(res: DigitsResult):
     ax1.legend(fontsize="small")
     for k, v in res.angles.items():
         ax2.plot(res.angle_steps, v.median(-1).values, "o-", ms=3, label=k)
-    ax2.set(xlabel="GD step", ylabel="sin θ_max to one-step gradient", ylim=(0, 1.05),
-            title="LoRA's subspaces vs G♮'s (layer 1)")
+    ax2.set(xlabel="GD step", ylabel=r"$\sin\theta_{\max}$ to the one-step gradient", ylim=(0, 1.05),
+            title=r"LoRA's subspaces vs $G^\natural$'s (layer 1)")
     ax2.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -17,27 +17,31 @@ convex solutions), ``factored`` (LoRA on the factored objective), one module per
 from ...stats import loglog_slope
 from .factored import INITS, LoRARuns, init_factors, lora_objective, rank_mask, train_lora
 from .generalization import GeneralizationResult, generalization_claims, generalization_experiment
-from .low_rank import RankSweep, rank_claims, rank_sweep
-from .no_spurious import (BalanceResult, ControlResult, LandscapeResult, balance, balance_claims, landscape_claims,
-                          landscape_experiment, zero_decay_control)
+from .low_rank import RankSweep, rank_bound_claims, rank_claims, rank_sweep, ridge_claims, sqrt_growth_claims
+from .no_spurious import (BalanceResult, ControlResult, LandscapeResult, above_threshold, balance, balance_claims,
+                          landscape_claims, landscape_experiment, landscape_on_task, no_spurious_claims,
+                          rank_star_claims, zero_decay_control)
 from .plots import (plot_balance, plot_curves, plot_drift, plot_generalization, plot_rank_vs_n, plot_real_rank,
                     plot_thresholds)
-from .real_features import (DriftResult, Pretrained, drift_experiment, jacobian_task, mlp_batched, pretrain_mlp,
-                            real_claims, real_rank_sweep)
-from .tasks import LinearTask, normalized, random_task, ridge_interpolant, solve_convex, teacher_task
-from .thresholds import (BALANCE_TOL, DRIFT_SLOPE_RANGE, EIG_TOL, GAP_TOL, GEN_SLOPE_MAX, GRAD_TOL,
-                         INIT_DEPENDENCE_MIN, LORA_CONVEX_TEST_RTOL, RIDGE_FULL_FRACTION, SQRT_SLOPE_RANGE)
+from .real_features import (DriftResult, Pretrained, drift_claims, drift_experiment, jacobian_task, mlp_batched,
+                            pretrain_mlp, real_claims, real_rank_sweep)
+from .tasks import (LinearTask, normalized, random_task, ridge_interpolant, solve_convex, teacher_task,
+                    unit_lipschitz)
+from .thresholds import (BOUND_SLACK, DRIFT_SLOPE_RANGE, EIG_TOL, GEN_SLOPE_MAX, GRAD_TOL, INIT_DEPENDENCE_MIN,
+                         LORA_CONVEX_TEST_RTOL, RATE_MIN, REACH_TOL, RIDGE_FULL_FRACTION, SQRT_SLOPE_RANGE,
+                         THRESHOLD_CHANGES)
 
 __all__ = [
-    "BALANCE_TOL", "DRIFT_SLOPE_RANGE", "EIG_TOL", "GAP_TOL", "GEN_SLOPE_MAX", "GRAD_TOL", "INIT_DEPENDENCE_MIN",
-    "LORA_CONVEX_TEST_RTOL", "RIDGE_FULL_FRACTION", "SQRT_SLOPE_RANGE",
-    "LinearTask", "random_task", "solve_convex", "normalized", "ridge_interpolant", "teacher_task",
+    "BOUND_SLACK", "DRIFT_SLOPE_RANGE", "EIG_TOL", "GEN_SLOPE_MAX", "GRAD_TOL", "INIT_DEPENDENCE_MIN",
+    "LORA_CONVEX_TEST_RTOL", "RATE_MIN", "REACH_TOL", "RIDGE_FULL_FRACTION", "SQRT_SLOPE_RANGE", "THRESHOLD_CHANGES",
+    "LinearTask", "random_task", "solve_convex", "normalized", "ridge_interpolant", "teacher_task", "unit_lipschitz",
     "INITS", "LoRARuns", "rank_mask", "lora_objective", "init_factors", "train_lora",
-    "RankSweep", "rank_sweep", "rank_claims",
-    "LandscapeResult", "landscape_experiment", "landscape_claims",
+    "RankSweep", "rank_sweep", "rank_claims", "rank_bound_claims", "sqrt_growth_claims", "ridge_claims",
+    "LandscapeResult", "landscape_experiment", "landscape_on_task", "landscape_claims", "no_spurious_claims",
+    "rank_star_claims", "above_threshold",
     "BalanceResult", "ControlResult", "balance", "zero_decay_control", "balance_claims",
     "mlp_batched", "Pretrained", "pretrain_mlp", "jacobian_task", "real_rank_sweep", "DriftResult",
-    "drift_experiment", "real_claims",
+    "drift_experiment", "drift_claims", "real_claims",
     "GeneralizationResult", "generalization_experiment", "generalization_claims",
     "plot_rank_vs_n", "plot_thresholds", "plot_curves", "plot_balance", "plot_real_rank", "plot_drift",
     "plot_generalization",

@@ -13,7 +13,7 @@ import torch
 
 from ...claims import Claim, check
 from ...linalg import numerical_rank
-from ...stats import loglog_slope
+from ...stats import decide, loglog_slope
 from .factored import train_lora
 from .tasks import ridge_interpolant, solve_convex, teacher_task
 from .thresholds import GEN_SLOPE_MAX, LORA_CONVEX_TEST_RTOL
@@ -48,15 +48,23 @@ def generalization_experiment(Ns, m, n, rank, noise, n_seeds, lora_rank, *, step
 
 
 def generalization_claims(g: GeneralizationResult) -> list[Claim]:
+    """Extensions: per-seed slope of the convex gap (decided over seeds), and LoRA's held-out loss = convex's."""
+    gap = (g.test["convex"] - g.train["convex"]).T                       # (n_seeds, n_N)
+    slopes = torch.tensor([loglog_slope(g.Ns, row) if bool((row > 0).all()) else float("nan") for row in gap])
+    d = decide(slopes[slopes.isfinite()], GEN_SLOPE_MAX, "<") if int(slopes.isfinite().sum()) >= 2 else None
     rel = ((g.test["lora"] - g.test["convex"]).abs() / g.test["convex"]).max().item()
     return [
-        check("ntk-generalization-rate", paper="jang2024lora",
-              statement="The low-rank (nuclear-norm) solution generalizes: its generalization gap vanishes at least "
-                        "like the 1/√N of the paper's Rademacher bound (claim (iii)).",
-              test=f"log-log slope of the mean gap (test − train loss) against N ≤ {GEN_SLOPE_MAX}",
-              measured=g.slope, passed=g.slope <= GEN_SLOPE_MAX, figure="fig-ntk-generalization"),
-        check("ntk-lora-generalizes-like-convex", paper="jang2024lora",
-              statement="The solution LoRA finds is the convex one, so it generalizes as well.",
-              test=f"max relative difference of held-out loss, LoRA (weight decay λ) vs convex, < {LORA_CONVEX_TEST_RTOL:g}",
-              measured=rel, passed=rel < LORA_CONVEX_TEST_RTOL, figure="fig-ntk-generalization"),
+        check("ntk-generalization-rate", paper="jang2024lora", kind="extension",
+              statement="The nuclear-norm solution's generalization gap falls at least like the 1/√N of the paper's "
+                        "Rademacher bound (claim (iii) is an upper bound; the decay of the actual gap is our question).",
+              test=f"bootstrap 95 % interval of the mean per-seed log-log slope of the gap (test − train loss) "
+                   f"against N below {GEN_SLOPE_MAX} (seeds with a non-positive gap are dropped)",
+              measured=d.estimate if d else float("nan"), passed=d.passed if d else None, decision=d,
+              figure="fig-ntk-generalization"),
+        check("ntk-lora-generalizes-like-convex", paper="jang2024lora", kind="extension",
+              statement="The solution LoRA (weight decay λ, rank below the theorem's threshold) finds is the convex "
+                        "one, so it generalizes as well.",
+              test=f"max relative difference of held-out loss, LoRA vs convex, over all N and seeds "
+                   f"< {LORA_CONVEX_TEST_RTOL:g}", measured=rel, passed=rel < LORA_CONVEX_TEST_RTOL,
+              figure="fig-ntk-generalization"),
     ]

@@ -75,13 +75,20 @@ class LinearTask:
 
 
 def random_task(Ns: list[int], K: int, m: int, n: int, n_seeds: int, gen: torch.Generator, *,
-                whiten: bool = True, device="cpu") -> LinearTask:
-    """Random-feature tasks: for each N in ``Ns`` and each seed, N·K Gaussian feature matrices and N(0, 1) targets.
+                whiten: bool = True, loss: str = "squared", device="cpu") -> LinearTask:
+    """Random-feature tasks: for each N in ``Ns`` and each seed, N·K Gaussian feature matrices and random targets.
 
-    ``whiten=True`` replaces the NK features by an orthonormal basis of their span scaled by √N (so ∇L̂ is
-    1-Lipschitz): the span is the same uniformly random subspace, only the metric inside it changes, which keeps
-    gradient descent on the factored objective well conditioned. Datasets are ordered N-major: index = i_N·n_seeds + s.
+    ``loss="squared"``: N(0, 1) targets; ``loss="ce"``: uniform labels in {0, …, K−1} (K ≥ 2 logits) and softmax
+    cross-entropy. ``whiten=True`` replaces the NK features by an orthonormal basis of their span scaled by √N (so
+    ∇L̂ is 1-Lipschitz): the span is the same uniformly random subspace, only the metric inside it changes.
+    ``whiten=False`` keeps the raw iid Gaussian features (an ill-conditioned, correlated design), rescaled per
+    dataset by one scalar so that ∇L̂ is 1-Lipschitz (one learning rate suits every dataset).
+    Datasets are ordered N-major: index = i_N·n_seeds + s.
     """
+    if loss not in ("squared", "ce"):
+        raise ValueError(f"loss must be 'squared' or 'ce', got {loss!r}")
+    if loss == "ce" and K < 2:
+        raise ValueError(f"K: cross-entropy needs K ≥ 2 logits, got {K}")
     Nm = max(Ns)
     if any(N * K > m * n for N in Ns) and whiten:
         raise ValueError(f"whitening needs N·K ≤ m·n = {m * n}")
@@ -90,15 +97,23 @@ def random_task(Ns: list[int], K: int, m: int, n: int, n_seeds: int, gen: torch.
         G = torch.randn(n_seeds, N * K, m * n, generator=gen, dtype=torch.float64)
         if whiten:
             G = math.sqrt(N) * torch.linalg.qr(G.mT).Q.mT
+        else:
+            curv = 0.5 if loss == "ce" else 1.0
+            G = G / torch.sqrt(curv * torch.linalg.matrix_norm(G, ord=2) ** 2 / N)[:, None, None]
         G = torch.nn.functional.pad(G.reshape(n_seeds, N, K, m, n), (0, 0, 0, 0, 0, 0, 0, Nm - N))
-        y = torch.nn.functional.pad(torch.randn(n_seeds, N, K, generator=gen, dtype=torch.float64), (0, 0, 0, Nm - N))
+        if loss == "squared":
+            y = torch.randn(n_seeds, N, K, generator=gen, dtype=torch.float64)
+            y = torch.nn.functional.pad(y, (0, 0, 0, Nm - N))
+        else:
+            y = torch.nn.functional.pad(torch.randint(K, (n_seeds, N), generator=gen), (0, Nm - N))
         Gs.append(G)
         ys.append(y)
         ws.append((torch.arange(Nm) < N).double().expand(n_seeds, Nm))
         Nv += [N] * n_seeds
     G, y = torch.cat(Gs), torch.cat(ys)
-    return LinearTask(G=G.to(device), f0=torch.zeros_like(y).to(device), y=y.to(device), w=torch.cat(ws).to(device),
-                      N=torch.tensor(Nv, dtype=torch.float64, device=device))
+    f0 = torch.zeros(G.shape[0], Nm, K, dtype=torch.float64)
+    return LinearTask(G=G.to(device), f0=f0.to(device), y=y.to(device), w=torch.cat(ws).to(device),
+                      N=torch.tensor(Nv, dtype=torch.float64, device=device), loss=loss)
 
 
 def solve_convex(task: LinearTask, lam: torch.Tensor, *, tol: float = 1e-10, max_iter: int = 20000,
@@ -138,3 +153,9 @@ def teacher_task(Ns, m, n, rank, noise, n_seeds, gen, device="cpu") -> tuple[Lin
                       N=torch.tensor(Ns, dtype=torch.float64).repeat_interleave(n_seeds))
     return replace(task, G=task.G.to(device), f0=task.f0.to(device), y=task.y.to(device), w=task.w.to(device),
                    N=task.N.to(device)), T.to(device)
+
+
+def unit_lipschitz(task: LinearTask) -> LinearTask:
+    """The task with each dataset's features divided by √L (L = :meth:`LinearTask.lipschitz`), so ∇L̂ is
+    1-Lipschitz and one learning rate suits every dataset; a rescaling of δ that leaves the geometry unchanged."""
+    return replace(task, G=task.G / task.lipschitz().sqrt()[:, None, None, None, None])

@@ -7,18 +7,19 @@ Modules: ``thresholds`` (claim thresholds, fixed before any run), ``tasks`` (stu
 from .lazy_rich import LazyRichResult, lazy_rich_claims, lazy_to_rich
 from .method_comparison import METHODS, MethodsResult, methods, methods_claims, methods_table
 from .plots import plot_lazy_rich, plot_methods, plot_overlap, plot_scaling
-from .recovery import RecoveryResult, b1_claims, b1_table, hermite_independence
-from .sample_complexity import Fit, ScalingResult, d_claims, k_claims, loglog_fit, scaling
+from .recovery import RecoveryResult, b1_claims, b1_table, hermite_independence, theorem_hypotheses
+from .sample_complexity import (Fit, ScalingResult, d_claims, dlogd_note, k_claims, loglog_fit, scaling,
+                                scaling_decision)
 from .tasks import lora_step_u, make_problem, step_sizes
-from .thresholds import (D_SLOPE_RANGE, GLM_SLOPE_MIN, GLM_STUCK_SQRT_D, K_EXPONENT_MAX, KERNEL_LAZY_MAX,
-                         KERNEL_RICH_MIN, M_STRONG, M_WEAK, MSE_FIT, N_BOOT)
+from .thresholds import (D_SLOPE_MAX, GLM_STUCK_SQRT_D, K_EXPONENT_MAX, KERNEL_LAZY_MAX, KERNEL_RICH_MIN, M_STRONG,
+                         M_WEAK, MSE_FIT, N_BOOT, RATE_MIN, THRESHOLD_CHANGES)
 
 __all__ = [
-    "D_SLOPE_RANGE", "GLM_SLOPE_MIN", "GLM_STUCK_SQRT_D", "K_EXPONENT_MAX", "KERNEL_LAZY_MAX", "KERNEL_RICH_MIN",
-    "M_STRONG", "M_WEAK", "MSE_FIT", "N_BOOT",
+    "D_SLOPE_MAX", "GLM_STUCK_SQRT_D", "K_EXPONENT_MAX", "KERNEL_LAZY_MAX", "KERNEL_RICH_MIN",
+    "M_STRONG", "M_WEAK", "MSE_FIT", "N_BOOT", "RATE_MIN", "THRESHOLD_CHANGES",
     "make_problem", "step_sizes", "lora_step_u",
-    "RecoveryResult", "hermite_independence", "b1_table", "b1_claims",
-    "Fit", "loglog_fit", "ScalingResult", "scaling", "d_claims", "k_claims",
+    "RecoveryResult", "hermite_independence", "b1_table", "b1_claims", "theorem_hypotheses",
+    "Fit", "loglog_fit", "ScalingResult", "scaling", "scaling_decision", "dlogd_note", "d_claims", "k_claims",
     "METHODS", "MethodsResult", "methods", "methods_table", "methods_claims",
     "LazyRichResult", "lazy_to_rich", "lazy_rich_claims",
     "plot_overlap", "plot_scaling", "plot_methods", "plot_lazy_rich",

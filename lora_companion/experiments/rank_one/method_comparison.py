@@ -4,15 +4,16 @@ fine-tuning from W0.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from ... import student_teacher as st
 from ...claims import Claim, check
+from ...stats import decide_rate
+from .recovery import theorem_hypotheses
 from .tasks import _grid, lora_step_u, make_problem, step_sizes
-from .thresholds import MSE_FIT
+from .thresholds import MSE_FIT, RATE_MIN
 
 METHODS = ("rank-1 (u* known, sphere)", "rank-1 LoRA (u, v)", "full fine-tuning", "from scratch")
 
@@ -61,26 +62,30 @@ def methods_table(res: MethodsResult, acts: list[str]) -> list[dict]:
     return rows
 
 
-def methods_claims(res: MethodsResult, hard: str = "he3") -> list[Claim]:
+def methods_claims(res: MethodsResult, rho: float, k: int, hard: str = "he3") -> list[Claim]:
+    """scratch-slower: per seed (teacher), spherical rank-1 fine-tuning reaches relative MSE ≤ MSE_FIT within the
+    budget while training from scratch does not; the rate of such seeds is above RATE_MIN (Clopper–Pearson).
+    lora-fits (extension): the rate of rank-1 LoRA runs that reach MSE_FIT is above RATE_MIN."""
     sel = torch.tensor([x == hard for x in res.acts])
-    med = {m: st.censored_median(res.T_fit[m][sel]).item() for m in METHODS}
-    ft_ok = math.isfinite(med[METHODS[0]]) and math.isfinite(med[METHODS[2]])
+    reach = {m: torch.isfinite(res.T_fit[m][sel]) for m in METHODS}
+    sep = reach[METHODS[0]] & ~reach[METHODS[3]]
+    n = int(sel.sum())
+    scratch = decide_rate(int(sep.sum()), n, RATE_MIN, ">")
+    lora = decide_rate(int(reach[METHODS[1]].sum()), n, RATE_MIN, ">")
     budget = res.samples[-1].item() / res.d
-    lora = med[METHODS[1]] / res.d
-    scratch_mse = res.mse[METHODS[3]][-1, sel].nanmedian().item()
     return [
-        check("rankone-scratch-slower", paper="dayi2025lowrank",
+        check("rankone-scratch-slower", paper="dayi2025lowrank", kind="theorem",
+              source="Abstract (learning from scratch can require significantly more iterations)",
+              hypotheses=theorem_hypotheses(rho, k, res.d),
               statement="Learning the teacher from scratch can require significantly more samples than fine-tuning "
                         "from the base model.",
-              test=f"σ = {hard}: rank-1 fine-tuning and full fine-tuning reach relative MSE ≤ {MSE_FIT} (finite "
-                   f"median) while from scratch the median is censored at the budget of {budget:g}·d samples "
-                   f"(measured: median final relative MSE from scratch)",
-              measured=scratch_mse, passed=ft_ok and not math.isfinite(med[METHODS[3]]),
-              figure="fig-rankone-methods"),
-        check("rankone-lora-fits", paper="dayi2025lowrank",
+              test=f"σ = {hard}: rate of teachers that rank-1 fine-tuning fits (relative MSE ≤ {MSE_FIT}) within "
+                   f"{budget:g}·d samples while training from scratch does not, > {RATE_MIN}",
+              measured=scratch.estimate, decision=scratch, figure="fig-rankone-methods"),
+        check("rankone-lora-fits", paper="dayi2025lowrank", kind="extension",
               statement="Practical rank-1 LoRA (both factors trained, u₀ = 0 so the student starts at the base "
-                        "model) also fits the teacher (our extension: the paper's student may differ).",
-              test=f"σ = {hard}: rank-1 LoRA reaches relative MSE ≤ {MSE_FIT} within {budget:g}·d samples in at "
-                   f"least half of the seeds (measured: median samples/d)",
-              measured=lora, passed=math.isfinite(lora), figure="fig-rankone-methods"),
+                        "model) also fits the teacher (our question: the paper's student has u* known).",
+              test=f"σ = {hard}: rate of rank-1 LoRA runs reaching relative MSE ≤ {MSE_FIT} within {budget:g}·d "
+                   f"samples > {RATE_MIN}",
+              measured=lora.estimate, decision=lora, figure="fig-rankone-methods"),
     ]

@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from ... import figures
 from .lazy_rich import LazyRichResult
 from .method_comparison import METHODS, MethodsResult
 from .recovery import RecoveryResult
@@ -26,9 +27,9 @@ def plot_overlap(res: RecoveryResult, acts: list[str]):
                     label=f"{a}, {'GLM' if glm else 'fine-tuning'}")
     ax.axhline(M_STRONG, color="grey", lw=0.8, ls=":")
     ax.axhline(1 / math.sqrt(res.d), color="grey", lw=0.8, ls="-.")
-    ax.set(xlabel="samples / d", ylabel="median overlap m (|m| for GLM)", ylim=(-0.1, 1.02),
-           title=f"Fine-tuning vs GLM regression, d = {res.d}")
-    ax.legend(ncol=2, fontsize="x-small")
+    ax.set(xlabel="samples / $d$", ylabel="median overlap $m$ ($|m|$ for GLM)", ylim=(-0.1, 1.02),
+           title=f"Fine-tuning vs GLM regression, $d = {res.d}$")
+    figures.legend_below(fig, ncol=3)
     return fig
 
 
@@ -36,6 +37,7 @@ def plot_scaling(res: ScalingResult, xlabel: str, title: str):
     """Median samples to strong recovery vs x, log-log, with the fitted slopes; censored medians drawn at the
     budget with an upward triangle."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
     fig, ax = plt.subplots()
     x = torch.tensor(res.xs, dtype=torch.float64)
     for i, lab in enumerate(res.labels):
@@ -43,16 +45,17 @@ def plot_scaling(res: ScalingResult, xlabel: str, title: str):
         med = f.medians
         ok = torch.isfinite(med)
         ax.loglog(x[ok], med[ok], "o-", color=f"C{i}",
-                  label=f"{lab}: slope {f.slope:.2f} [{f.lo:.2f}, {f.hi:.2f}]" if math.isfinite(f.slope) else
-                  f"{lab}: censored")
+                  label=f"{lab}: slope {f.slope:.2f}" if math.isfinite(f.slope) else f"{lab}: censored")
         T = res.T[lab]
         for j in range(len(res.xs)):
             fin = T[j][torch.isfinite(T[j])]
             ax.scatter([res.xs[j]] * len(fin), fin, s=8, color=f"C{i}", alpha=0.4)
         if (~ok).any():
             ax.scatter(x[~ok], res.budget[~ok], marker="^", color=f"C{i}", s=40)
-    ax.set(xlabel=xlabel, ylabel=f"samples to m ≥ {M_STRONG}", title=title)
-    ax.legend(fontsize="x-small")
+    ax.set(xlabel=xlabel, ylabel=f"samples to $m \\geq {M_STRONG}$", title=title)
+    figures.swept_ticks(ax, res.xs)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    figures.legend_below(fig)
     return fig
 
 
@@ -66,23 +69,26 @@ def plot_methods(res: MethodsResult, acts: list[str]):
         for i, m in enumerate(METHODS):
             ax.semilogy(x, res.mse[m][:, sel].nanmedian(1).values.clamp(min=1e-6), color=f"C{i}", label=m)
         ax.axhline(MSE_FIT, color="grey", lw=0.8, ls=":")
-        ax.set(xlabel="samples / d", title=f"σ = {a}")
+        ax.set(xlabel="samples / $d$", title=f"$\\sigma$ = {a}")
     axes[0, 0].set_ylabel("median relative test MSE")
-    axes[0, -1].legend(fontsize="x-small")
+    figures.legend_below(fig, ncol=2)
     return fig
 
 
 def plot_lazy_rich(res: LazyRichResult):
-    """Relative test error of the kernel predictor and of rank-1 LoRA vs the perturbation ratio ρ."""
+    """Relative test error of the kernel predictor (solid) and of rank-1 fine-tuning (dashed) vs the perturbation
+    ratio ρ, one colour per activation; dots are seeds."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots()
     r = torch.tensor(res.rhos)
-    for i, (name, E) in enumerate((("kernel (linearized) predictor", res.kernel), ("rank-1 LoRA, online SGD", res.lora))):
-        ax.loglog(r, E.nanmedian(1).values.clamp(min=1e-6), "o-", color=f"C{i}", label=name)
-        for j in range(E.shape[1]):
-            ax.scatter(r, E[:, j].clamp(min=1e-6), s=8, color=f"C{i}", alpha=0.4)
+    for a, act in enumerate(res.acts):
+        for name, E, ls in (("kernel", res.kernel[a], "o-"), ("rank-1", res.rank1[a], "s--")):
+            ax.loglog(r, E.nanmedian(1).values.clamp(min=1e-6), ls, color=f"C{a}", label=f"{act}, {name}")
+            ax.scatter(r.repeat_interleave(E.shape[1]), E.flatten().clamp(min=1e-6), s=6, color=f"C{a}", alpha=0.3)
     ax.axhline(MSE_FIT, color="grey", lw=0.8, ls=":")
-    ax.set(xlabel="perturbation ratio ρ = ξ / ‖w0_i‖", ylabel="test error / E(f* − f_{W0})²",
-           title=f"Lazy for small ρ, beyond the kernel at ρ ~ 1 ({res.n_samples} samples)")
-    ax.legend(fontsize="small")
+    ax.set(xlabel="perturbation ratio $\\rho = \\xi / \\|w_{0,i}\\|$",
+           ylabel="test error / $\\mathbb{E}(f^* - f_{W_0})^2$",
+           title=f"Lazy for small $\\rho$, beyond the kernel at $\\rho \\sim 1$ ({res.n_samples} samples)")
+    figures.swept_ticks(ax, res.rhos)
+    figures.legend_below(fig, ncol=3)
     return fig

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import torch
 
+from ... import hermite
 from ... import student_teacher as st
-from ...claims import Claim, check
+from ...claims import Claim, Hypothesis, check
+from ...stats import decide, decide_rate
 from .tasks import _grid, make_problem, step_sizes
-from .thresholds import GLM_STUCK_SQRT_D, M_STRONG
+from .thresholds import GLM_STUCK_SQRT_D, M_STRONG, RATE_MIN
 
 
 @dataclass
@@ -56,24 +58,43 @@ def b1_table(res: RecoveryResult, acts: list[str]) -> list[dict]:
     return rows
 
 
-def b1_claims(res: RecoveryResult, acts: list[str], hard: tuple[str, ...] = ("he3", "he4")) -> list[Claim]:
-    rows = b1_table(res, acts)
-    ft = [r for r in rows if r["model"] == "fine-tuning"]
-    worst = max(r["median T/d"] for r in ft)
+def theorem_hypotheses(rho: float, k: int, d: int) -> list[Hypothesis]:
+    """The main theorem's setting, measured on the instance (abstract: a rank-1 perturbation "comparable in norm"
+    to the base weights, k neurons with k ≪ d; x Gaussian and the student started at the base model hold by
+    construction). Our numerical reading of "comparable" is 1/4 ≤ ρ ≤ 4 and of k ≪ d is k/d ≤ 1/8."""
+    return [Hypothesis("perturbation comparable in norm to the base rows: 1/4 ≤ ρ ≤ 4", rho, 0.25 <= rho <= 4),
+            Hypothesis("k ≪ d: k/d ≤ 1/8", k / d, k / d <= 0.125)]
+
+
+def b1_claims(res: RecoveryResult, acts: list[str], rho: float, k: int,
+              hard: tuple[str, ...] = ("he3", "he4")) -> list[Claim]:
+    """ft-every-activation: the success rate (strong recovery within the budget) of fine-tuning, pooled over
+    activations of information exponent 1–4, is above 1/2 (Clopper–Pearson); glm-stuck: the median over GLM runs
+    with information exponent ≥ 3 of the final |m|·√d is below GLM_STUCK_SQRT_D (bootstrap over runs)."""
+    ft = ~res.glm
+    ok = torch.isfinite(res.T_strong) & ft
+    per_act = {a: (ok & torch.tensor([x == a for x in res.acts])).sum().item() for a in acts}
+    n_per = (ft & torch.tensor([x == acts[0] for x in res.acts])).sum().item()
+    rate = decide_rate(int(ok.sum()), int(ft.sum()), RATE_MIN, ">")
     budget = res.samples[-1].item() / res.d
-    glm_hard = [r["final |m|√d"] for r in rows if r["model"] != "fine-tuning" and r["act"] in hard]
-    stuck = max(glm_hard) if glm_hard else float("nan")
+    sel = res.glm & torch.tensor([x in hard for x in res.acts])
+    stuck = decide(res.overlap[-1, sel].abs() * math.sqrt(res.d), GLM_STUCK_SQRT_D, "<", "median")
+    exps = [hermite.information_exponent(a) for a in hard]
     return [
-        check("rankone-ft-every-activation", paper="dayi2025lowrank",
-              statement="Fine-tuning from the base model reaches strong recovery whatever the activation's Hermite "
-                        "expansion (information exponent 1 to 4).",
-              test=f"for every σ in {acts}, median samples to m ≥ {M_STRONG} is finite within the budget of "
-                   f"{budget:g}·d samples (measured: worst median T/d)",
-              measured=worst, passed=math.isfinite(worst), figure="fig-rankone-overlap"),
-        check("rankone-glm-stuck", paper="dayi2025lowrank",
+        check("rankone-ft-every-activation", paper="dayi2025lowrank", kind="theorem",
+              source="Abstract, main theorem (d·k^{O(1)} convergence, independent of the Hermite expansion)",
+              hypotheses=theorem_hypotheses(rho, k, res.d),
+              statement="Fine-tuning from the base model by online SGD reaches the teacher whatever the activation's "
+                        "Hermite expansion (information exponent 1 to 4).",
+              test=f"rate of runs reaching m ≥ {M_STRONG} within {budget:g}·d samples, pooled over σ in {acts}, "
+                   f"> {RATE_MIN} (per σ: " + ", ".join(f"{a} {v}/{n_per}" for a, v in per_act.items()) + ")",
+              measured=rate.estimate, decision=rate, figure="fig-rankone-overlap"),
+        check("rankone-glm-stuck", paper="dayi2025lowrank", kind="theorem",
+              source="Abstract (GLM contrast; online-SGD rate of Ben Arous et al. 2021)",
+              hypotheses=[Hypothesis("zero base weights (GLM regression)", "W0 = 0", True),
+                          Hypothesis("information exponent ≥ 3", min(exps), min(exps) >= 3)],
               statement="With zero base weights (GLM regression), online SGD with the same budget does not leave the "
                         "equator |m| ~ 1/√d for information exponent ≥ 3.",
-              test=f"median final |m|·√d of the GLM baseline ≤ {GLM_STUCK_SQRT_D:g} for every σ in {list(hard)} "
-                   f"(measured: the largest)",
-              measured=stuck, passed=stuck <= GLM_STUCK_SQRT_D, figure="fig-rankone-overlap"),
+              test=f"median over GLM runs with σ in {list(hard)} of the final |m|·√d < {GLM_STUCK_SQRT_D:g}",
+              measured=stuck.estimate, decision=stuck, figure="fig-rankone-overlap"),
     ]

@@ -1,19 +1,24 @@
 """B2/B3, sample complexity (Dayi & Chen, COLT 2025): samples to strong recovery grow linearly in d (GLM
-baseline with He3: ≈ d²) and polynomially in k; slopes from log-log fits of censored medians, intervals by
-bootstrap over seeds.
+baseline with He3: ≈ d²) and polynomially in k; exponents are log-log slopes of the medians over seeds, decided
+on their bootstrap interval over seeds (stats.decide).
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from scipy.stats import DegenerateDataWarning
 
+from ... import hermite
 from ... import student_teacher as st
-from ...claims import Claim, check
-from ...stats import loglog_slope
+from ...claims import Claim, Hypothesis, check
+from ...stats import Decision, decide, decide_rate, loglog_slope
+from .recovery import theorem_hypotheses
 from .tasks import _grid, make_problem, step_sizes
-from .thresholds import D_SLOPE_RANGE, GLM_SLOPE_MIN, K_EXPONENT_MAX, M_STRONG, N_BOOT
+from .thresholds import D_SLOPE_MAX, K_EXPONENT_MAX, M_STRONG, N_BOOT, RATE_MIN
 
 
 # --- log-log fits with bootstrap over seeds -------------------------------------------------------------------------
@@ -84,43 +89,85 @@ def scaling(axis: str, xs: list[int], curves: list[tuple[str, bool]], n_seeds: i
     return ScalingResult(xs=xs, labels=labels, T=out, fits=fits, budget_per_d=budget_per_d, budget=budget)
 
 
-def d_claims(res: ScalingResult) -> list[Claim]:
+def scaling_decision(xs: list[int], T: torch.Tensor, threshold: float) -> Decision:
+    """Decide "exponent < threshold" for samples-to-recovery T (n_x, S): the statistic is the log-log slope of the
+    median over the runs that recovered (censored runs, inf, are left out: their rate is the B1 claim's question),
+    its interval a bootstrap over seeds (a seed's whole curve is resampled together); +inf when a resample has no
+    recovered run at some x."""
+    def slope_of_medians(rows):
+        r = torch.as_tensor(rows)
+        med = torch.where(torch.isfinite(r), r, float("nan")).nanmedian(0).values
+        return loglog_slope(xs, med) if torch.isfinite(med).all() else math.inf
+
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():   # infinite resamples are expected here
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        return decide(T.T.contiguous(), threshold, "<", slope_of_medians)
+
+
+def combine(decisions: list[Decision]) -> bool | None:
+    """All reproduced → True; any not reproduced → False; otherwise undecided."""
+    ps = [d.passed for d in decisions]
+    return False if False in ps else (True if all(p is True for p in ps) else None)
+
+
+def dlogd_note(res: ScalingResult, lab: str) -> str:
+    """Can the d sweep tell d from d·ln d? Over the swept range, d·ln d has log-log slope 1 + 1/ln d (between
+    its values at the ends); the sweep can tell them apart only if the slope interval excludes that range."""
+    lo_x, hi_x = min(res.xs), max(res.xs)
+    a, b = 1 + 1 / math.log(hi_x), 1 + 1 / math.log(lo_x)
+    d = scaling_decision(res.xs, res.T[lab], D_SLOPE_MAX)
+    lo, hi = d.interval
+    verdict = ("cannot tell d from d·ln d" if hi >= a and lo <= b else
+               "excludes d·ln d" if hi < a else "is steeper than d·ln d")
+    return (f"{lab}: slope interval [{lo:.2f}, {hi:.2f}]; d·ln d has slope {a:.2f}–{b:.2f} on "
+            f"d ∈ [{lo_x}, {hi_x}]: the sweep {verdict}")
+
+
+def d_claims(res: ScalingResult, rho: float, k: int) -> list[Claim]:
+    """linear-in-d (theorem, one claim per fine-tuning curve): exponent < D_SLOPE_MAX; glm-superlinear: at the
+    largest d, fewer than half of the GLM runs recover within the budget linear in d that fine-tuning meets."""
     claims = []
+    hyps = theorem_hypotheses(rho, k, min(res.xs))
     for lab in res.labels:
         if "GLM" in lab:
             continue
-        f = res.fits[lab]
-        ok = None if not math.isfinite(f.slope) else D_SLOPE_RANGE[0] <= f.slope <= D_SLOPE_RANGE[1]
-        claims.append(check(f"rankone-linear-in-d-{lab.split(',')[0]}", paper="dayi2025lowrank",
-                            statement="Fine-tuning reaches strong recovery in a number of samples linear in d.",
-                            test=f"log-log slope of median samples-to-m≥{M_STRONG} vs d ({lab}) in "
-                                 f"[{D_SLOPE_RANGE[0]}, {D_SLOPE_RANGE[1]}] (bootstrap 95% interval "
-                                 f"[{f.lo:.2f}, {f.hi:.2f}])",
-                            measured=f.slope, passed=ok, figure="fig-rankone-dimension", digits=3))
+        dec = scaling_decision(res.xs, res.T[lab], D_SLOPE_MAX)
+        claims.append(check(f"rankone-linear-in-d-{lab.split(',')[0]}", paper="dayi2025lowrank", kind="theorem",
+                            source="Abstract, main theorem (d·k^{O(1)} iterations)", hypotheses=hyps,
+                            statement="Fine-tuning reaches strong recovery in a number of samples linear in d "
+                                      "(not the d² of GLM regression with information exponent 3).",
+                            test=f"{lab}: log-log slope of the median samples to m ≥ {M_STRONG} (recovered runs; "
+                                 f"censored per d: {torch.isinf(res.T[lab]).sum(1).tolist()}) against d ∈ {res.xs} "
+                                 f"< {D_SLOPE_MAX} (midway between 1 and the GLM exponent 2)",
+                            measured=dec.estimate, decision=dec, figure="fig-rankone-dimension", digits=3))
     for lab in res.labels:
         if "GLM" not in lab:
             continue
-        f = res.fits[lab]
-        censored_top = not math.isfinite(f.medians[-1].item())
-        ok = True if censored_top else (None if not math.isfinite(f.slope) else f.slope >= GLM_SLOPE_MIN)
-        reached = torch.isfinite(res.T[lab][-1]).float().mean().item()
-        claims.append(check("rankone-glm-superlinear", paper="dayi2025lowrank",
+        T = res.T[lab][-1]
+        dec = decide_rate(int(torch.isfinite(T).sum()), len(T), RATE_MIN, "<")
+        p = hermite.information_exponent(lab.split(",")[0])
+        claims.append(check("rankone-glm-superlinear", paper="dayi2025lowrank", kind="theorem",
+                            source="Abstract (GLM contrast; online-SGD rate of Ben Arous et al. 2021)",
+                            hypotheses=[Hypothesis("information exponent ≥ 3", p, p >= 3)],
                             statement="GLM regression with information exponent 3 needs superlinearly many samples "
-                                      "in d (≈ d² for online SGD).",
-                            test=f"{lab}: median censored at the largest d within {res.budget_per_d:g}·d samples, "
-                                 f"or log-log slope ≥ {GLM_SLOPE_MIN} (measured: fraction of runs recovered at d = {res.xs[-1]})",
-                            measured=reached, passed=ok, figure="fig-rankone-dimension"))
+                                      "in d (≈ d² for online SGD): a budget linear in d stops sufficing.",
+                            test=f"{lab}: rate of runs reaching m ≥ {M_STRONG} within {res.budget_per_d:g}·d "
+                                 f"samples at d = {res.xs[-1]} < {RATE_MIN} (fine-tuning meets this budget)",
+                            measured=dec.estimate, decision=dec, figure="fig-rankone-dimension"))
     return claims
 
 
 def k_claims(res: ScalingResult) -> list[Claim]:
-    his = [res.fits[lab].hi for lab in res.labels]
-    worst = max(his) if all(math.isfinite(h) for h in his) else float("nan")
-    slopes = ", ".join(f"{lab.split(',')[0]}: {res.fits[lab].slope:.2f}" for lab in res.labels)
-    return [check("rankone-poly-in-k", paper="dayi2025lowrank",
-                  statement="The number of samples grows polynomially in the width k (d·k^{O(1)}).",
-                  test=f"every k reaches strong recovery (finite medians) and the upper end of the bootstrap "
-                       f"interval of the k-exponent ≤ {K_EXPONENT_MAX:g} for every activation (fitted: {slopes}; "
-                       f"measured: the largest upper end)",
-                  measured=worst, passed=None if not math.isfinite(worst) else worst <= K_EXPONENT_MAX,
+    """poly-in-k (extension: k^{O(1)} alone cannot fail): the k-exponent is below K_EXPONENT_MAX for every curve."""
+    decs = {lab: scaling_decision(res.xs, res.T[lab], K_EXPONENT_MAX) for lab in res.labels}
+    worst = max(decs, key=lambda lab: decs[lab].interval[1] if math.isfinite(decs[lab].interval[1]) else math.inf)
+    slopes = ", ".join(f"{lab.split(',')[0]}: {d.estimate:.2f}" for lab, d in decs.items())
+    return [check("rankone-poly-in-k", paper="dayi2025lowrank", kind="extension",
+                  statement="The samples grow as a modest polynomial in the width k (the paper's d·k^{O(1)} does "
+                            "not name the exponent; k^{O(1)} alone cannot fail, so we test an exponent below "
+                            f"{K_EXPONENT_MAX:g}).",
+                  test=f"log-log slope of the median samples against k ∈ {res.xs} < {K_EXPONENT_MAX:g} for every "
+                       f"activation (fitted: {slopes}; recorded: the widest interval)",
+                  measured=decs[worst].estimate, passed=combine(list(decs.values())), decision=decs[worst],
                   figure="fig-rankone-width", digits=3)]

@@ -1,4 +1,5 @@
-"""LoRA and LoRA-One on the ``nn.Linear`` layers of an ordinary ``torch.nn.Module``, with HF PEFT's shapes.
+"""A home-made LoRA for the ``nn.Linear`` layers of an ordinary ``torch.nn.Module`` (no PEFT dependency), with HF
+PEFT's shapes; for real PEFT models see :mod:`lora_companion.hf`.
 
 A wrapped layer computes  y = base(x) + scaling · x lora_Aᵀ lora_Bᵀ  with ``lora_A`` (r×in), ``lora_B`` (out×r),
 ``scaling`` = α/r (or α/√r with rsLoRA), the base weight (out×in) frozen. Initializations:

@@ -1,10 +1,10 @@
-"""LoRA / LoRA-One on an ordinary nn.Module with PEFT shapes."""
+"""The home-made LoRA (lora_companion.lora_linear) on an ordinary nn.Module, with PEFT shapes."""
 import pytest
 import torch
 from torch import nn
 
 from lora_companion import inits
-from lora_companion.peft import LoRALinear, apply_lora, base_gradients, lora_layers
+from lora_companion.lora_linear import LoRALinear, apply_lora, base_gradients, lora_layers
 
 
 def _model_and_batch():
