@@ -59,7 +59,7 @@ def _run(args) -> None:
         return
     out = runner.check_out(Path(args.out) if args.out else runner.default_out(args.target, args.profile))
     print(f"run {args.target} at the {args.profile} profile into {out}")
-    results = runner.run(jobs, out, args.profile)
+    results = runner.run(jobs, out, args.profile, workers=args.workers)
     counts = {}
     for c in results["claims"]:
         counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
@@ -68,14 +68,14 @@ def _run(args) -> None:
 
 
 def _record(args) -> None:
-    runner.record(args.target)
+    runner.record(args.target, workers=args.workers)
     print("record updated: review with `git diff book/` and commit")
 
 
 def _seed_check(args) -> None:
     from .dashboard import seed_check, seed_summary
 
-    check = seed_check(args.seeds)
+    check = seed_check(args.seeds, workers=args.workers)
     print(seed_summary(runner.committed_claims(), check))
 
 
@@ -129,12 +129,17 @@ def parser() -> argparse.ArgumentParser:
                    "estimated largest tensor, and stop before any kernel")
     r.add_argument("--allow-large", action="store_true", help="run even above the memory guard (8 GiB estimated)")
     r.set_defaults(func=_run)
+    workers = {"type": int, "default": 1, "metavar": "N",
+               "help": "notebooks executed at a time (each uses one core; results identical to serial)"}
+    r.add_argument("--workers", **workers)
     rec = sub.add_parser("record", help="re-execute the committed notebooks at the book profile (rewrites book/)")
     rec.add_argument("target", nargs="?", help="a chapter or notebook id (default: the whole book)")
+    rec.add_argument("--workers", **workers)
     rec.set_defaults(func=_record)
     sc = sub.add_parser("seed-check", help="rerun the whole book at other seeds; record verdict agreement on the "
                         "claims page (rewrites book/seed_check.json and book/claims.md)")
     sc.add_argument("seeds", type=int, nargs="+", metavar="SEED")
+    sc.add_argument("--workers", **workers)
     sc.set_defaults(func=_seed_check)
     c = sub.add_parser("claims", help="every claim in the committed record")
     c.add_argument("--chapter", choices=CHAPTERS, help="only this chapter")

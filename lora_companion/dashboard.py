@@ -224,7 +224,7 @@ def seed_run_record(seed: int, results: dict) -> dict:
             "claims": {c["id"]: {"verdict": c["verdict"], "measured": c["measured"]} for c in results["claims"]}}
 
 
-def seed_check(seeds: list[int], log=print) -> dict:
+def seed_check(seeds: list[int], log=print, workers: int = 1) -> dict:
     """Rerun the whole book at the book profile at each of ``seeds`` (in temporary folders), store every claim's
     verdict per seed in ``book/seed_check.json`` and regenerate the claims page."""
     from . import runner
@@ -236,7 +236,7 @@ def seed_check(seeds: list[int], log=print) -> dict:
         for seed in seeds:
             log(f"seed {seed}")
             results = runner.run(runner.plan(None, "book", [("seed", str(seed))]), Path(tmp) / f"seed{seed}", "book",
-                                 log=log)
+                                 log=log, workers=workers)
             runs.append(seed_run_record(seed, results))
     check = {"record_seed": 0, "runs": runs}
     SEED_CHECK.write_text(json.dumps(check, indent=1, ensure_ascii=False, sort_keys=True) + "\n")

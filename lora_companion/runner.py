@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -261,19 +262,34 @@ def _release(out: Path, created: bool) -> None:
             pass
 
 
-def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print) -> dict:
-    """Execute ``jobs`` into the new folder ``out`` and write ``results.json``; return the results."""
+def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: int) -> list:
+    """Execute every job into ``folder`` (``<slug>.ipynb``), ``workers`` notebooks at a time (each kernel is its own
+    process with one torch thread, so N workers use N cores); the executed notebooks come back in job order, and
+    the results are the same as serial execution. The first failure is raised once the running notebooks end."""
+    if workers < 1:
+        raise ValueError(f"--workers must be ≥ 1, got {workers}")
+
+    def one(i_job):
+        i, job = i_job
+        log(f"[{i}/{len(jobs)}] {job.notebook} {json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
+        t0 = time.perf_counter()
+        nb = _execute(job, folder / f"{job.slug}.ipynb", progress and workers == 1)
+        log(f"      {job.notebook} done in {time.perf_counter() - t0:.1f} s")
+        return nb
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, enumerate(jobs, 1)))
+
+
+def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print, workers: int = 1) -> dict:
+    """Execute ``jobs`` (``workers`` at a time) into the new folder ``out`` and write ``results.json``; return the
+    results."""
     results = {"profile": profile, "notebooks": [], "claims": [], "figures": []}
     previous = os.environ.get(RUN_DIR_ENV)
     try:
         with staged(out, log) as staging:
             os.environ[RUN_DIR_ENV] = str(staging)
-            for i, job in enumerate(jobs, 1):
-                log(f"[{i}/{len(jobs)}] {job.notebook} "
-                    f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
-                t0 = time.perf_counter()
-                nb = _execute(job, staging / f"{job.slug}.ipynb", progress)
-                log(f"      done in {time.perf_counter() - t0:.1f} s")
+            for job, nb in zip(jobs, _execute_all(jobs, staging, progress, log, workers)):
                 prov = _provenance(nb)
                 results["notebooks"].append({"notebook": job.notebook, "file": f"{job.slug}.ipynb",
                                              "parameters": prov.get("params", {}), "provenance": prov})
@@ -291,7 +307,7 @@ def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=pri
     return results
 
 
-def record(target: str | None = None, progress: bool = True, log=print) -> list[str]:
+def record(target: str | None = None, progress: bool = True, log=print, workers: int = 1) -> list[str]:
     """Re-execute committed notebooks at the book profile and replace them (how the record is regenerated), then
     regenerate the claims dashboard from the new record.
 
@@ -307,14 +323,11 @@ def record(target: str | None = None, progress: bool = True, log=print) -> list[
     os.environ.pop(RUN_DIR_ENV, None)
     os.environ[EMBED_ENV] = "1"   # figures.show embeds each figure's files, so `figures export` is a copy
     with tempfile.TemporaryDirectory(prefix="lora-companion-record-") as tmp:
+        jobs = [Job(nb, notebook_path(nb), {}) for nb in ids]
         staged_nbs = {}
-        for i, nb in enumerate(ids, 1):
-            log(f"[{i}/{len(ids)}] recording {nb}")
-            t0 = time.perf_counter()
-            executed = Path(tmp) / f"{nb.replace('/', '__')}.ipynb"
-            ledger.notebook_claims(_execute(Job(nb, notebook_path(nb), {}), executed, progress), nb)
-            staged_nbs[notebook_path(nb)] = executed
-            log(f"      done in {time.perf_counter() - t0:.1f} s")
+        for job, executed in zip(jobs, _execute_all(jobs, Path(tmp), progress, log, workers)):
+            ledger.notebook_claims(executed, job.notebook)
+            staged_nbs[job.source] = Path(tmp) / f"{job.slug}.ipynb"
         page_files = [dashboard.PAGE, dashboard.SEED_CHECK, *dashboard.tallies([]).keys()]
         with _restoring([*staged_nbs, *page_files], Path(tmp) / "backup"):
             for dest, src in staged_nbs.items():

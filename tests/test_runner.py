@@ -238,3 +238,16 @@ def test_preliminaries_executes_at_the_declared_minimum_of_every_parameter(tmp_p
     results = runner.run(runner.plan("preliminaries", "smoke", lows), tmp_path / "run", "smoke", progress=False,
                          log=lambda *a: None)
     assert results["claims"] and all(c["verdict"] != "not reproduced" for c in results["claims"])
+
+
+@pytest.mark.slow
+def test_parallel_workers_give_the_serial_results(tmp_path):
+    jobs = runner.plan("preliminaries", "smoke") + runner.plan("lora_one/e1_alignment", "smoke")
+    quiet = {"progress": False, "log": lambda *a: None}
+    serial = runner.run(jobs, tmp_path / "serial", "smoke", workers=1, **quiet)
+    parallel = runner.run(jobs, tmp_path / "parallel", "smoke", workers=2, **quiet)
+    assert [nb["notebook"] for nb in parallel["notebooks"]] == [job.notebook for job in jobs]
+    assert parallel["claims"] == serial["claims"]
+    assert [f["files"] for f in parallel["figures"]] == [f["files"] for f in serial["figures"]]
+    with pytest.raises(ValueError, match="--workers"):
+        runner.run(jobs, tmp_path / "none", "smoke", workers=0, **quiet)
