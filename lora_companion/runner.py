@@ -277,8 +277,16 @@ def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: in
         log(f"      {job.notebook} done in {time.perf_counter() - t0:.1f} s")
         return nb
 
+    if workers == 1:
+        return [one(i_job) for i_job in enumerate(jobs, 1)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, enumerate(jobs, 1)))
+        futures = [pool.submit(one, i_job) for i_job in enumerate(jobs, 1)]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:      # notebooks not started yet never start; running ones finish, then we re-raise
+                f.cancel()
+            raise
 
 
 def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print, workers: int = 1) -> dict:
