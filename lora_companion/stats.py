@@ -107,3 +107,12 @@ def decide_rate(successes: int, n: int, threshold: float, claimed: str = ">=", l
     interval = clopper_pearson(int(successes), int(n), level)
     return Decision(side(interval, threshold, claimed), successes / n, interval, int(n),
                     f"Clopper–Pearson {level:.0%} interval of the rate")
+
+
+def decide_between(samples, low: float, high: float, statistic: str | Callable = "mean",
+                   level: float = LEVEL) -> Decision:
+    """Decide ``low < statistic(samples) < high``: reproduced when the interval lies inside the range, not
+    reproduced when it lies wholly at or below ``low`` or at or above ``high``, inconclusive otherwise."""
+    above, below = decide(samples, low, ">", statistic, level), decide(samples, high, "<", statistic, level)
+    passed = False if False in (above.passed, below.passed) else (True if above.passed and below.passed else None)
+    return Decision(passed, above.estimate, above.interval, above.seeds, above.method)

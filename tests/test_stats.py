@@ -55,3 +55,12 @@ def test_clopper_pearson_matches_known_values():
     assert decide_rate(9, 10, 0.8).passed is None
     with pytest.raises(ValueError, match="successes"):
         clopper_pearson(11, 10)
+
+
+def test_decide_between_is_three_valued():
+    from lora_companion.stats import decide_between
+    rng = np.random.default_rng(2)
+    x = 0.5 + 0.01 * rng.standard_normal(12)
+    assert decide_between(x, 0.25, 0.75).passed is True
+    assert decide_between(x, 0.6, 0.9).passed is False and decide_between(x, 0.1, 0.4).passed is False
+    assert decide_between(x, 0.5, 0.9).passed is None

@@ -12,7 +12,7 @@ import torch
 from ...claims import Claim, Hypothesis, check
 from ...landscape import nuclear_certificate
 from ...linalg import numerical_rank, pataki_rank_bound
-from ...stats import decide, decide_rate, loglog_slope
+from ...stats import decide_between, decide_rate, loglog_slope
 from .tasks import random_task, ridge_interpolant, solve_convex
 from .thresholds import RATE_MIN, RIDGE_FULL_FRACTION, SQRT_SLOPE_RANGE
 
@@ -74,15 +74,13 @@ def sqrt_growth_claims(Ns, rank: torch.Tensor) -> list[Claim]:
     """Extension: rank(δ*) grows roughly like √N. ``rank`` (n_seeds, n_N) per seed (one K, one λ — or rows stacked
     over them); decided on the bootstrap interval of the mean per-seed log-log slope."""
     slopes = torch.tensor([loglog_slope(Ns, row.double().clamp_min(0.5)) for row in rank])
-    lo = decide(slopes, SQRT_SLOPE_RANGE[0], ">")
-    hi = decide(slopes, SQRT_SLOPE_RANGE[1], "<")
-    passed = False if (lo.passed is False or hi.passed is False) else (True if lo.passed and hi.passed else None)
+    d = decide_between(slopes, *SQRT_SLOPE_RANGE)
     return [check("ntk-rank-sqrt-growth", paper="jang2024lora", kind="extension",
                   statement="The rank of the nuclear-norm solution grows roughly like √N (the bound r_P(KN) ≈ √(2KN) "
                             "is an upper bound; the growth of the actual rank is our question).",
                   test=f"bootstrap 95 % interval of the mean per-seed log-log slope of rank(δ*_λ) against N inside "
                        f"({SQRT_SLOPE_RANGE[0]}, {SQRT_SLOPE_RANGE[1]})",
-                  measured=lo.estimate, passed=passed, decision=lo, figure="fig-ntk-rank-vs-n")]
+                  measured=d.estimate, decision=d, figure="fig-ntk-rank-vs-n")]
 
 
 def ridge_claims(ridge_rank: torch.Tensor, pataki: torch.Tensor) -> list[Claim]:

@@ -14,7 +14,7 @@ import torch
 from ...claims import Claim, check
 from ...landscape import ConvexSolution, nuclear_certificate
 from ...linalg import numerical_rank, pataki_rank_bound
-from ...stats import decide, loglog_slope
+from ...stats import decide_between, loglog_slope
 from ...train import train
 from .tasks import LinearTask, solve_convex
 from .thresholds import DRIFT_SLOPE_RANGE
@@ -154,12 +154,10 @@ def real_claims(ranks: torch.Tensor, cert: torch.Tensor, Ns, K: int, lam_rel: fl
 
 def drift_claims(slopes: torch.Tensor) -> list[Claim]:
     """Extension: the drift between true and linearized LoRA training falls like 1/α (per-draw slopes (S,))."""
-    lo = decide(slopes, DRIFT_SLOPE_RANGE[0], ">")
-    hi = decide(slopes, DRIFT_SLOPE_RANGE[1], "<")
-    passed = False if (lo.passed is False or hi.passed is False) else (True if lo.passed and hi.passed else None)
+    d = decide_between(slopes, *DRIFT_SLOPE_RANGE)
     return [check("ntk-linearization-drift", paper="jang2024lora", kind="extension",
                   statement="Under lazy scaling α, LoRA training of the true network follows the linearized model "
                             "the theory analyses, to O(1/α) (Chizat, Oyallon, Bach 2019; the paper assumes it).",
                   test=f"bootstrap 95 % interval of the mean per-draw log-log slope of the final relative drift against "
                        f"α inside ({DRIFT_SLOPE_RANGE[0]}, {DRIFT_SLOPE_RANGE[1]}) (Taylor: −1)",
-                  measured=lo.estimate, passed=passed, decision=lo, figure="fig-ntk-drift")]
+                  measured=d.estimate, decision=d, figure="fig-ntk-drift")]
