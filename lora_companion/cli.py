@@ -105,6 +105,7 @@ def _export(args) -> None:
 
 
 def _build(args) -> None:
+    runner.committed_claims()   # a tampered record (forged verdict, deleted claims output) is refused, not rendered
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "-W", "-n", "--keep-going"]
     subprocess.run(cmd, check=True)
     print(f"HTML: {ROOT / '_build' / 'html' / 'index.html'}")

@@ -143,5 +143,9 @@ def export_notebooks(paths: list[Path], out: Path) -> list[dict]:
 
 def export_record(out: Path, target: str | None = None) -> list[dict]:
     """Export the figures of the committed record (all notebooks, or those of ``target``) into the new folder
-    ``out``, without executing anything: the files and provenance of the record's own run."""
+    ``out``, without executing anything: the files and provenance of the record's own run. The record's claims
+    are validated first (:func:`runner.committed_claims`): a tampered record exports nothing."""
+    from .runner import committed_claims
+
+    committed_claims()
     return export_notebooks([notebook_path(nb) for nb in notebooks(target)], out)

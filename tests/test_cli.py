@@ -1,6 +1,7 @@
 """The CLI as a user meets it: fast start, pipe-safe, filters, CI exit statuses, and one-line errors with documented
 exit codes and no traceback (issues 12.7 and 13.3)."""
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -90,3 +91,25 @@ def test_errors_are_one_line_with_documented_codes(args, code, message):
 def test_debug_shows_the_traceback():
     proc = lc("--debug", "run", "preliminaries", "--out", "/proc/forbidden/run")
     assert "Traceback" in proc.stderr
+
+
+def test_figures_export_and_build_refuse_a_tampered_record(tmp_path, monkeypatch):
+    """A forged verdict in a committed notebook stops `figures export` and `build` with one line naming it."""
+    import nbformat
+
+    from lora_companion import cli, runner
+    from lora_companion.claims import METADATA_KEY
+
+    book = tmp_path / "book"
+    shutil.copytree(runner.BOOK, book, ignore=shutil.ignore_patterns("_build"))
+    path = book / "preliminaries.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for claim in out.get("metadata", {}).get(METADATA_KEY, []):
+                claim["verdict"] = "banana"
+    nbformat.write(nb, path)
+    monkeypatch.setattr(runner, "BOOK", book)
+    for argv in (["figures", "export", "--out", str(tmp_path / "figs")], ["build"]):
+        assert cli.main(argv) == 5
+    assert not (tmp_path / "figs").exists()
