@@ -109,10 +109,15 @@ def decide_rate(successes: int, n: int, threshold: float, claimed: str = ">=", l
                     f"Clopper–Pearson {level:.0%} interval of the rate")
 
 
+def combine(decisions) -> bool | None:
+    """Three-valued AND of decisions: any not reproduced → False; all reproduced → True; otherwise None."""
+    passed = [d.passed for d in decisions]
+    return False if False in passed else (True if all(p is True for p in passed) else None)
+
+
 def decide_between(samples, low: float, high: float, statistic: str | Callable = "mean",
                    level: float = LEVEL) -> Decision:
     """Decide ``low < statistic(samples) < high``: reproduced when the interval lies inside the range, not
     reproduced when it lies wholly at or below ``low`` or at or above ``high``, inconclusive otherwise."""
     above, below = decide(samples, low, ">", statistic, level), decide(samples, high, "<", statistic, level)
-    passed = False if False in (above.passed, below.passed) else (True if above.passed and below.passed else None)
-    return Decision(passed, above.estimate, above.interval, above.seeds, above.method)
+    return Decision(combine([above, below]), above.estimate, above.interval, above.seeds, above.method)

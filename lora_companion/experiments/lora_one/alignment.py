@@ -13,8 +13,7 @@ import torch
 
 from ... import inits
 from ...claims import Claim, Hypothesis, check
-from ...stats import decide
-from .decisions import both
+from ...stats import combine, decide
 from ...linalg import subspace_distance
 from .one_step import per_seed_slopes
 from .tasks import Teacher
@@ -127,7 +126,7 @@ def alignment_claims(res: AlignmentResult, by_d: dict[int, AlignmentResult], r: 
               test=f"per seed, min over steps of sin θ_max; the seed-mean decreases at every smaller α² (smallest "
                    f"gap > 0) and is < {ALIGN_SMALL_INIT_MAX} at the smallest α²; 95 % bootstrap intervals",
               measured=f"mean min angle {[round(v, 3) for v in per_seed.mean(0).tolist()]}",
-              decision=d_scale, passed=both(d_scale, d_small), figure="fig-loraone-alignment"),
+              decision=d_scale, passed=combine([d_scale, d_small]), figure="fig-loraone-alignment"),
         check("loraone-a-align-dimension", paper="zhang2025loraone", kind="extension",
               statement="Our reading of Thm 3.2's bound (the paper's Fig. 2 fixes d = 100): at a fixed init scale, "
                         "larger d aligns worse.",

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from ...claims import Claim, check
-from ...stats import decide
-from .decisions import both
+from ...stats import combine, decide
 from .tasks import Teacher, make_method, run_method, steps_to
 from .thresholds import AUC_GAP_MIN, EARLY_TARGET, FAIL_RISK, INIT_ADVANTAGE_MIN, SUCCESS_RISK
 
@@ -75,7 +74,7 @@ def init_claims(res: InitResult) -> list[Claim]:
               test=f"per seed, log₁₀ final relative risk: mean ≤ {math.log10(SUCCESS_RISK):g} for LoRA-One and "
                    f"≥ {math.log10(FAIL_RISK):g} for the better of LoRA-GA, LoRA-SB (95 % bootstrap intervals)",
               measured=f"LoRA-One 1e{log_one.mean().item():.1f}, min(LoRA-GA, LoRA-SB) 1e{log_fail.mean().item():.1f}",
-              decision=d_one, passed=both(d_one, d_fail), figure="fig-loraone-inits"),
+              decision=d_one, passed=combine([d_one, d_fail]), figure="fig-loraone-inits"),
         check("loraone-init-vs-random", paper="zhang2025loraone", kind="empirical", source="Sec. 3.2 (after Fig. 3)",
               statement="Running GD (Eq. 4) from the spectral init needs significantly fewer steps to reach a global "
                         "minimizer than from (LoRA-init).",

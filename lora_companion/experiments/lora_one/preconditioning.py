@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from ...claims import Claim, Hypothesis, check
-from ...stats import decide
-from .decisions import both
+from ...stats import combine, decide
 from .tasks import geometric_spectrum, make_method, make_teacher, run_method, steps_to
 from .thresholds import ASSUMPTION_41, CONTRACTION_FLOOR, GD_KAPPA_MIN, PRECOND_KAPPA_MAX, RHO_MAX
 
@@ -73,7 +72,7 @@ def kappa_claims(res: KappaResult) -> list[Claim]:
                        f"κ = {res.kappas[0]:g} (tuned step sizes): mean ≤ {PRECOND_KAPPA_MAX} for preconditioned GD "
                        f"and ≥ {GD_KAPPA_MIN} for GD (95 % bootstrap intervals)",
                   measured=f"precond ×{p.mean().item():.2f}, GD ×{g.mean().item():.2f}",
-                  decision=d_p, passed=both(d_p, d_g), figure="fig-loraone-kappa",
+                  decision=d_p, passed=combine([d_p, d_g]), figure="fig-loraone-kappa",
                   hypotheses=[Hypothesis("spectral init, r = r*", res.r_ratio, res.r_ratio == 1.0),
                               Hypothesis("N > d", res.n_over_d, res.n_over_d > 1)])]
 

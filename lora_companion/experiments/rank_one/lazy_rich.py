@@ -10,7 +10,7 @@ import torch
 
 from ... import student_teacher as st
 from ...claims import Claim, check
-from ...stats import decide
+from ...stats import combine, decide
 from .recovery import theorem_hypotheses
 from .tasks import _grid, make_problem, step_sizes
 from .thresholds import KERNEL_LAZY_MAX, KERNEL_RICH_MIN, MSE_FIT
@@ -61,7 +61,7 @@ def lazy_rich_claims(res: LazyRichResult, act: str = "he3", rich_rho: float = 1.
     lazy = decide(res.kernel[:, 0].flatten(), KERNEL_LAZY_MAX, "<", "median")
     kern = decide(res.kernel[a, i], KERNEL_RICH_MIN, ">", "median")
     fits = decide(res.rank1[a, i].nan_to_num(1.0), MSE_FIT, "<", "median")
-    both = False if False in (kern.passed, fits.passed) else (True if kern.passed and fits.passed else None)
+    both = combine([kern, fits])
     return [
         check("rankone-kernel-lazy", paper="dayi2025lowrank", kind="sanity",
               statement="For a small perturbation the linearized (kernel) model fits the teacher (a first-order "

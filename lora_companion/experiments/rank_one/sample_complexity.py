@@ -15,7 +15,7 @@ from scipy.stats import DegenerateDataWarning
 from ... import hermite
 from ... import student_teacher as st
 from ...claims import Claim, Hypothesis, check
-from ...stats import Decision, decide, decide_rate, loglog_slope
+from ...stats import Decision, combine, decide, decide_rate, loglog_slope
 from .recovery import theorem_hypotheses
 from .tasks import _grid, make_problem, step_sizes
 from .thresholds import D_SLOPE_MAX, K_EXPONENT_MAX, M_STRONG, N_BOOT, RATE_MIN
@@ -103,12 +103,6 @@ def scaling_decision(xs: list[int], T: torch.Tensor, threshold: float) -> Decisi
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", DegenerateDataWarning)
         return decide(T.T.contiguous(), threshold, "<", slope_of_medians)
-
-
-def combine(decisions: list[Decision]) -> bool | None:
-    """All reproduced → True; any not reproduced → False; otherwise undecided."""
-    ps = [d.passed for d in decisions]
-    return False if False in ps else (True if all(p is True for p in ps) else None)
 
 
 def dlogd_note(res: ScalingResult, lab: str) -> str:
