@@ -198,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT["interrupted"]
     except SystemExit as stop:
         if stop.code == EXIT["terminated"]:
-            print("lora-companion: error: terminated; nothing was left half-written", file=sys.stderr)
+            # staging is already removed and the kernel shut down (the `finally` blocks ran on the way here); exit
+            # now, so that no late log of the dead kernel's asyncio tasks follows our one-line message
+            print("lora-companion: error: terminated; nothing was left half-written", file=sys.stderr, flush=True)
+            os._exit(EXIT["terminated"])
         raise
     except Exception as err:
         if args.debug:
