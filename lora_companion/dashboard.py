@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+from . import coverage
 from .book import BOOK, CHAPTERS
 from .claims import COUNTED, VERDICTS
 
@@ -169,7 +170,7 @@ def render(claims: list[dict], check: dict | None = None) -> str:
              "theorem and empirical claims count; sanity checks and extensions have outlined badges.", "", "```{container} tally", summary(claims) + ".", "```"]
     if check:
         lines += ["", seed_summary(claims, check) + "."]
-    lines.append("")
+    lines += ["", *coverage_table(claims), ""]
     for chapter in CHAPTERS:
         rows = sorted([c for c in claims if c["chapter"] == chapter], key=lambda c: c.get("kind") not in COUNTED)
         if not rows:
@@ -191,6 +192,26 @@ def render(claims: list[dict], check: dict | None = None) -> str:
         lines.append("None: every threshold was fixed before the runs it decides.")
     lines.append("")
     return "\n".join(lines)
+
+
+def coverage_table(claims: list[dict]) -> list[str]:
+    """Per paper: the numbered results of its main text covered by at least one claim (the chapter's Coverage
+    table, :mod:`lora_companion.coverage`), those not covered, and the chapter's claims by kind."""
+    lines = ["(claims-coverage)=", "## Coverage by paper", "",
+             "Each paper chapter's *Coverage* table has one row per numbered result of the paper's main text; a row "
+             "is covered when a theorem or empirical claim tests it; some results are linked only to a sanity check or "
+             "to our own extension (\"other\"). Claims by kind: only theorem and empirical claims count as "
+             "reproductions.", "", "| Paper | Results | Covered | Other | Not covered | Theorem | Empirical | "
+             "Sanity | Extension |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for chapter in CHAPTERS:
+        s = coverage.summary(chapter, claims)
+        if not s["results"]:
+            continue
+        k = s["kinds"]
+        lines.append(f"| [{TITLES.get(chapter, chapter)}]({chapter}/index.md) | {s['results']} | {s['covered']} | "
+                     f"{s['other']} | {len(s['not_covered'])} | {k['theorem']} | {k['empirical']} | {k['sanity']} | "
+                     f"{k['extension']} |")
+    return lines
 
 
 def tallies(claims: list[dict], check: dict | None = None) -> dict[Path, str]:

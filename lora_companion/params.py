@@ -86,6 +86,8 @@ def _check_value(name: str, decl: dict, value: Any) -> Any:
             raise ParameterError(f"parameter {name!r} must be a {kind}, got {type(value).__name__} {value!r}")
         if decl.get("min_len", 1) > len(value):
             raise ParameterError(f"parameter {name!r} needs at least {decl.get('min_len', 1)} element(s)")
+        if len(value) > decl.get("max_len", len(value)):
+            raise ParameterError(f"parameter {name!r} takes at most {decl['max_len']} element(s), got {len(value)}")
         elem = {**decl, "type": kind[5:-1]}
         return [_check_value(f"{name}[{i}]", elem, v) for i, v in enumerate(value)]
     py = _SCALAR[kind]

@@ -91,7 +91,19 @@ def _digits(gain=40.0, one_close=True):
     return E.digits_claims(res)
 
 
+def _portrait(spectral_closer=True, spectral_faster=True):
+    """Fig. 3: start distances per init and relative-error curves (geometric decay from the start)."""
+    near, far = 0.4 * noise(S), 2.0 * noise(S, seed=1)
+    dist = {"spectral": near if spectral_closer else far, "lora": far if spectral_closer else near}
+    fast, slow = _geometric(0.3, 0.7), _geometric(1.0, 0.95)
+    errors = {"spectral": fast if spectral_faster else slow, "lora": slow if spectral_faster else fast}
+    beta = torch.tensor([2.0, 1.0], dtype=torch.float64)
+    return E.portrait_claims(E.PortraitResult(beta, {}, errors, dist, 0.05))
+
+
 CONTROLS = {
+    "loraone-fig3-closer": (lambda: _portrait(), lambda: _portrait(spectral_closer=False)),
+    "loraone-fig3-fewer-steps": (lambda: _portrait(), lambda: _portrait(spectral_faster=False)),
     "loraone-b-row-space": (lambda: _alignment(), lambda: _alignment(leak=1e-3)),
     "loraone-a-align-init-scale": (lambda: _alignment(), lambda: _alignment(scale_order=False)),
     "loraone-a-align-dimension": (lambda: _alignment(), lambda: _alignment(d_order=False)),

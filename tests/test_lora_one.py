@@ -1,4 +1,5 @@
 """LoRA-One experiments: tasks, metrics, and claims that can fail."""
+import pytest
 import torch
 
 from lora_companion.claims import REPRODUCED
@@ -143,3 +144,61 @@ def test_closed_form_linear_gd_matches_autograd_gd():
     got = linear_gd(task, A, B, 0.05, 30, {"A": lambda p: p["A"]}, every=3)
     assert torch.allclose(got["risk"], ref["risk"], rtol=1e-10, atol=1e-14)
     assert torch.allclose(got["A"], ref["A"], rtol=1e-10, atol=1e-14)
+
+
+# --- E8: the 2-D phase portrait (Fig. 3) ---
+
+def test_portrait_gradients_match_autograd():
+    from lora_companion.experiments.lora_one import phase_portrait as P
+    g = torch.Generator().manual_seed(0)
+    task = P.portrait_task([2.0, 1.0], 7, 3, g)
+    a = torch.randn(3, 2, generator=g, dtype=torch.float64).requires_grad_()
+    b = torch.randn(3, generator=g, dtype=torch.float64).requires_grad_()
+    e = a * b[:, None] - task.beta
+    loss = 0.5 * (e[:, None, :] @ task.cov @ e[..., None]).sum()
+    ga, gb = torch.autograd.grad(loss, (a, b))
+    ca, cb = P.gradients(task, a.detach(), b.detach())
+    torch.testing.assert_close(ca, ga)
+    torch.testing.assert_close(cb, gb)
+
+
+def test_portrait_risk_is_the_sample_risk():
+    """½ eᵀΣ̂e equals (1/2N)‖X a b − y‖² with y = Xβ: the closed form behind :func:`gradients`."""
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(9, 2, generator=g, dtype=torch.float64)
+    beta, a, b = torch.tensor([2.0, 1.0], dtype=torch.float64), torch.tensor([0.3, -1.2], dtype=torch.float64), 0.7
+    e = a * b - beta
+    torch.testing.assert_close(0.5 * e @ (X.T @ X / 9) @ e, ((X @ a * b - X @ beta) ** 2).sum() / 18)
+
+
+def test_distance_to_minimizers_brute_force_and_zero_on_the_curve():
+    from scipy.optimize import minimize_scalar
+
+    from lora_companion.experiments.lora_one import phase_portrait as P
+    beta = torch.tensor([2.0, 1.0], dtype=torch.float64)
+    pts = torch.tensor([[0.5, -1.0, 0.0], [1.0, 0.5, 1.0], [-2.0, 0.3, -0.4], [4.0, 2.0, 0.5]], dtype=torch.float64)
+    got = P.distance_to_minimizers(pts, beta)
+    for p, d in zip(pts.numpy(), got):
+        f = lambda c: ((p[:2] - beta.numpy() / c) ** 2).sum() + (p[2] - c) ** 2   # noqa: E731
+        best = min(minimize_scalar(f, bounds=bo, method="bounded", options={"xatol": 1e-12}).fun
+                   for bo in [(1e-3, 50), (-50, -1e-3)])
+        assert abs(d.item() - best ** 0.5) < 1e-6
+    on = torch.tensor([[1.0, 0.5, 2.0], [-4.0, -2.0, -0.5]], dtype=torch.float64)
+    assert P.distance_to_minimizers(on, beta).abs().max() < 1e-9
+
+
+def test_portrait_spectral_init_is_one_gradient_step():
+    """(Spectral-init) with γ = 1 and r = rank G♮ = 1 reproduces G♮ = Σ̂β exactly, balanced (‖a₀‖ = |b₀|)."""
+    from lora_companion.experiments.lora_one import phase_portrait as P
+    task = P.portrait_task([2.0, 1.0], 16, 4, torch.Generator().manual_seed(2))
+    a, b = P.inits(task, 1.0, 1.0, torch.Generator().manual_seed(3))["spectral"]
+    torch.testing.assert_close(a * b[:, None], (task.cov @ task.beta[:, None])[..., 0])
+    torch.testing.assert_close(a.norm(dim=-1), b.abs())
+
+
+def test_portrait_refuses_bad_sizes():
+    from lora_companion.experiments.lora_one import phase_portrait as P
+    with pytest.raises(ValueError, match="beta"):
+        P.portrait_task([1.0, 2.0, 3.0], 16, 2, torch.Generator())
+    with pytest.raises(ValueError, match="N"):
+        P.portrait_task([1.0, 2.0], 1, 2, torch.Generator())

@@ -102,6 +102,9 @@ def test_every_parameter_at_its_edges(nb, name):
     if listy and decl.get("min_len", 1) > 1:
         with pytest.raises(ParameterError, match=f"'{name}' needs at least"):
             params.validate(nb, {name: wrap(ok[0])[:-1]}, partial=True)
+    if listy and "max_len" in decl:
+        with pytest.raises(ParameterError, match=f"'{name}' takes at most"):
+            params.validate(nb, {name: [ok[0]] * (decl["max_len"] + 1)}, partial=True)
 
 
 @pytest.mark.parametrize("nb", notebooks())

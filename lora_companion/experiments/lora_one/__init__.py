@@ -10,6 +10,7 @@ import lora_one as E`` then ``E.name`` reaches all of them:
 - :mod:`.preconditioning`: E3 + E5, preconditioning and κ (App. C, Eq. 9, Thm 4.2);
 - :mod:`.init_comparison`: E4 + E6, which subspace to start in (Fig. 4, Section 5) and the practical recipe;
 - :mod:`.digits`: E7, a small real model (Fig. 1(b)/(c), Table 2 analogues);
+- :mod:`.phase_portrait`: E8, the smallest problem drawn whole (Fig. 3);
 - :mod:`.plots`: the figures of every experiment.
 """
 from ...stats import loglog_slope
@@ -21,6 +22,8 @@ from .init_comparison import (METHODS, InitResult, RecipeResult, censored_steps,
                               recipe_experiment)
 from .one_step import (OneStepResult, one_step_claims, one_step_experiment, per_seed_slopes, sample_size_needed,
                        spectral_error)
+from .phase_portrait import (PortraitResult, distance_to_minimizers, median_steps, plot_portrait, portrait_claims,
+                             portrait_experiment)
 from .plots import (LABELS, plot_alignment, plot_alignment_d, plot_contraction, plot_digits, plot_inits, plot_kappa,
                     plot_one_step, plot_recipe)
 from .preconditioning import (ContractionResult, KappaResult, assumption_41, contraction_claims, kappa_claims, kappa_experiment,
@@ -52,6 +55,9 @@ __all__ = [
     # E7
     "DIGITS_METHODS", "DIGITS_LABELS", "Digits", "load_digits_task", "make_mlp", "accuracy", "pretrain",
     "one_step_update", "DigitsResult", "finetune", "digits_experiment", "trajectory_distance", "digits_claims",
+    # E8
+    "PortraitResult", "portrait_experiment", "portrait_claims", "distance_to_minimizers", "median_steps",
+    "plot_portrait",
     # plots
     "LABELS", "plot_alignment", "plot_alignment_d", "plot_one_step", "plot_kappa", "plot_contraction", "plot_inits",
     "plot_recipe", "plot_digits",
