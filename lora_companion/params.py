@@ -13,7 +13,7 @@ Each chapter has one YAML file in ``lora_companion/profiles/`` (``preliminaries.
           paper: {Ns: [100, 400, 1600], device: cuda}
 
 An optional ``constraints`` list holds expressions over the parameters (``"rank <= min(m, n)"``): comparisons
-(chained), ``and``/``or``/``not``, ``in``, arithmetic, list literals and ``min``/``max``/``len``/``sum``/``abs``,
+(chained), ``and``/``or``/``not``, ``in``, arithmetic, list literals and ``min``/``max``/``len``/``sum``/``abs``/``sorted``,
 evaluated by :func:`evaluate` on the syntax tree (never ``eval``). An optional ``memory`` expression estimates the
 bytes of the notebook's largest allocation from its parameters; :func:`check_memory` refuses a run above
 :data:`MEMORY_LIMIT` unless told otherwise (``--allow-large``).
@@ -139,7 +139,7 @@ _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
 _CMPOPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
            ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.In: lambda a, b: a in b,
            ast.NotIn: lambda a, b: a not in b}
-_FUNCS = {"min": min, "max": max, "len": len, "sum": sum, "abs": abs}
+_FUNCS = {"min": min, "max": max, "len": len, "sum": sum, "abs": abs, "sorted": sorted}
 
 
 def evaluate(expr: str, values: Mapping[str, Any]):

@@ -74,7 +74,19 @@ def _lazy_rich(kernel_small: float, kernel_rho1: float, rank1_rho1: float):
     return R1.lazy_rich_claims(res)
 
 
+def _base_strength(he3_slowdown: float, relu_slowdown: float, he3_censored: bool = False):
+    """B6: samples to recovery per (activation, ρ ∈ {1, 4}, seed); He3 at ρ = 4 optionally all censored."""
+    jitter = 1 + 0.1 * torch.linspace(-1, 1, S)
+    relu = torch.stack([40 * 128 * jitter, 40 * 128 * relu_slowdown * jitter])
+    he3_hi = torch.full((S,), INF) if he3_censored else 120 * 128 * he3_slowdown * jitter
+    he3 = torch.stack([120 * 128 * jitter, he3_hi])
+    res = R1.BaseStrengthResult(["relu", "he3"], [1.0, 4.0], torch.stack([relu, he3]), 1500 * 128,
+                                torch.zeros(2, 2, S, dtype=torch.bool), 128)
+    return R1.base_strength_claims(res)
+
+
 CONTROLS = {
+    "rankone-weak-base-hermite-returns": (lambda: _base_strength(10.0, 1.1), lambda: _base_strength(1.5, 1.1)),
     "rankone-ft-every-activation": (lambda: _recovery(1.0, 0.7), lambda: _recovery(0.2, 0.7)),
     "rankone-glm-stuck": (lambda: _recovery(1.0, 0.7), lambda: _recovery(1.0, 8.0)),
     "rankone-linear-in-d-relu": (lambda: _scaling(1.0, 0.0), lambda: _scaling(2.0, 0.0)),
@@ -88,3 +100,14 @@ CONTROLS = {
 }
 
 test_positive_control, test_negative_control = make_tests(CONTROLS)
+
+
+def test_base_strength_relu_slowing_down_also_refutes():
+    """The claim is a separation: ReLU slowing as much as He3 is a counterexample too."""
+    assert _base_strength(10.0, 10.0)[0].verdict == "not reproduced"
+
+
+def test_base_strength_censoring_counts_against_the_claim():
+    """All He3 runs censored at ρ = 4 give only the lower bound budget/T(1) = 12.5 ≥ 4: still decided, and a
+    censored ReLU run counts as ten budgets, never as fast."""
+    assert _base_strength(1.0, 1.1, he3_censored=True)[0].verdict == "reproduced"

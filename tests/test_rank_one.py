@@ -67,3 +67,23 @@ def test_figures_pass_house_style_lint():
                            rank1=torch.rand(2, 2, 3) * 1e-3, n_samples=100, d=16, k=2)
     for fig in (R1.plot_scaling(res, "dimension $d$", "t"), R1.plot_lazy_rich(lr)):
         assert figures.lint(fig) == []
+
+
+# --- B6: the drift at the equator (our derivation) ---
+
+def test_drift_closed_forms():
+    """He3 (only c₃ = 1): D = ξ²·3q₀², q₀ = 1/(1+ρ²); ReLU: c₁ = ½ gives the limit ξ²c₁² → ¼ as ρ → ∞."""
+    from lora_companion.experiments.rank_one.base_strength import drift
+    for rho in (0.5, 1.0, 4.0):
+        q0, xi2 = 1 / (1 + rho ** 2), rho ** 2 / (1 + rho ** 2)
+        assert abs(drift("he3", rho) - xi2 * 3 * q0 ** 2) < 1e-6
+    assert abs(drift("relu", 1e3) - 0.25) < 1e-3
+    assert drift("relu", 4.0) > drift("relu", 1.0)
+
+
+def test_drift_refuses_a_nonpositive_ratio():
+    import pytest
+
+    from lora_companion.experiments.rank_one.base_strength import drift
+    with pytest.raises(ValueError, match="rho"):
+        drift("he3", 0.0)

@@ -27,4 +27,11 @@ KERNEL_LAZY_MAX = 0.05
 #: bootstrap resamples for the slope intervals shown in tables (claims use stats.decide)
 N_BOOT = 400
 
+#: B6 (extension, :mod:`.base_strength`): from ρ = 1 to ρ = 4 the drift at the equator D_σ(ρ) falls 38-fold for He3
+#: (c₁ = c₂ = 0: D ∝ ξ²·3q₀², q₀ = 1/(1+ρ²)) and rises 1.5-fold for ReLU (c₁ = ½). The κ-normalised step and the GLM
+#: drift 3m² at |m| ~ 1/√d both shorten He3's slow phase, so we claim an order of magnitude less than 38: a median
+#: slowdown of at least 4 for He3, and at most 2 for ReLU (predicted 0.67; 2 leaves a factor 3 for the step
+#: normalisation). Fixed before the run, from the derivation alone.
+SLOWDOWN_SLOW_MIN, SLOWDOWN_FAST_MAX = 4.0, 2.0
+
 THRESHOLD_CHANGES: list[ThresholdChange] = []
