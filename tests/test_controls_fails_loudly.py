@@ -100,7 +100,24 @@ def _sgd(good_bound, good_trend):
     return FL.lemma1_claims(runs, 8)
 
 
+def _theorem2(special, good):
+    """Two layers, run i of each forming one end point. Special: every certified pair global (bad: one is not).
+    Generic (layer 2 generic, 2α/β = 0.2): a non-global pair whose generic layer is rank r = 3 and far from X⋆
+    (bad: rank 2 < r near X⋆, which Theorem 2 excludes)."""
+    X_star = diag(1.0, 1.0)
+    if special:
+        l1 = ends([X_star] * 3, [0.0, 0.0, 0.0], 3)
+        l2 = ends([X_star] * 3, [0.0, 0.0, 0.0 if good else 1.0], 3)
+        return FL.theorem2_claims("loud-thm2-special", [l1, l2], [X_star] * 2, [2, 2], [1.0, 1.0], [1.5, 1.5], "control")
+    spur = diag(2.0, 2.0, 1.5) if good else diag(1.5, 1.2)
+    l1 = ends([X_star, X_star], [0.0, 0.0], 3)
+    l2 = ends([X_star, spur], [0.0, 1.0], 3)
+    return FL.theorem2_claims("loud-thm2-generic", [l1, l2], [X_star] * 2, [2, 2], [1.0, 0.1], [1.5, 1.0], "control")
+
+
 CONTROLS = {
+    "loud-thm2-special": (lambda: _theorem2(True, True), lambda: _theorem2(True, False)),
+    "loud-thm2-generic": (lambda: _theorem2(False, True), lambda: _theorem2(False, False)),
     "loud-regularized-rank": (lambda: _regularized(True), lambda: _regularized(False)),
     "loud-nuclear-bound": (lambda: _regularized(True), lambda: _regularized(False)),
     "loud-zero-init-global": (lambda: _success(True), lambda: _success(False)),
@@ -132,3 +149,16 @@ def test_distinct_counts_points_not_runs():
     X = torch.stack([diag(1.0), diag(1.0) + 1e-8, diag(2.0), diag(1.0)])
     assert FL.distinct(X) == [0, 2]
     assert math.isclose(FL.DISTINCT_TOL, 1e-4)
+
+
+def test_take_pairs_runs():
+    e = ends([diag(1.0), diag(2.0), diag(3.0)], [0.0, 0.5, 1.0], 2)
+    t = FL.take(e, torch.tensor([2, 0, 1]))
+    assert t.gap.tolist() == [1.0, 0.0, 0.5] and t.norm.tolist() == [3.0, 1.0, 2.0] and t.r == 2
+
+
+def test_theorem2_generic_without_spurious_points_is_inconclusive():
+    X_star = diag(1.0, 1.0)
+    l = ends([X_star], [0.0], 3)
+    c = FL.theorem2_claims("loud-thm2-generic", [l, l], [X_star] * 2, [2, 2], [1.0, 0.1], [1.5, 1.0], "x")[0]
+    assert c.verdict == "inconclusive"

@@ -18,7 +18,8 @@ Every function is batched over runs (leading dimension). The modules:
 """
 from ...restricted import estimate_constants
 from .claims import (PAPER, corollary_claims, dichotomy_claims, distinct, lemma1_claims, regularized_claims,
-                     rsc_claims, special_regime_claims, success_claims, theorem1_bounds, theorem1_claims)
+                     rsc_claims, special_regime_claims, success_claims, take, theorem1_bounds, theorem1_claims,
+                     theorem2_claims)
 from .corollary import RSCProfile, constants_vs_rank
 from .lora_runs import (EndPoints, end_points, init_factors, lora_loss, lora_objective, newton_polish, run_sweep,
                         stable_lr, train_lora)
@@ -46,6 +47,6 @@ __all__ = [
     "SGDRuns", "eps_rank", "lemma1_bound", "minibatch_grad", "sgd_weight_decay",
     # claims and figures
     "PAPER", "corollary_claims", "dichotomy_claims", "distinct", "lemma1_claims", "regularized_claims", "rsc_claims",
-    "special_regime_claims", "success_claims", "theorem1_bounds", "theorem1_claims",
+    "special_regime_claims", "success_claims", "take", "theorem1_bounds", "theorem1_claims", "theorem2_claims",
     "plot_constants", "plot_corollary", "plot_dichotomy", "plot_lemma1", "plot_regularized", "plot_success",
 ]

@@ -265,3 +265,53 @@ def lemma1_claims(runs: SGDRuns, full_rank: int) -> list[Claim]:
                        + str([[round(v, 2) for v in row] for row in mean.tolist()]),
               passed=up_b and down_ml, figure="fig-loud-sgd-rank"),
     ]
+
+
+def take(e: EndPoints, idx: torch.Tensor) -> EndPoints:
+    """The end points ``idx`` of ``e`` (in that order), e.g. to pair run i of one layer with run idx[i] of another;
+    the per-run SOSP certificate details are dropped (``sosp`` keeps its verdict)."""
+    fields = {k: (v[idx] if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == e.X.shape[0] else v)
+              for k, v in vars(e).items()}
+    return EndPoints(**{**fields, "cert": None})
+
+
+def theorem2_claims(claim_id: str, layers: list[EndPoints], X_stars: list[torch.Tensor], r_stars: list[int],
+                    alphas: list[float], betas: list[float], where: str) -> list[Claim]:
+    """Theorem 2 on a loss L(X⁽¹⁾, …, X⁽ᴸ⁾) = Σ_l L_l(X⁽ˡ⁾), run i of every layer forming one end point. With
+    rigorous per-layer constants α⁽ˡ⁾ ≤ λ_min(H_l), β⁽ˡ⁾ ≥ λ_max(H_l) (every r, D = ∞): in the special regime
+    (2α⁽ˡ⁾ ≥ β⁽ˡ⁾ for every l) every certified SOSP is global; otherwise every certified non-global SOSP has, for
+    some layer l, rank r with σ_r ≥ (2α⁽ˡ⁾/β⁽ˡ⁾)σ_{r*} and the distance bound of that layer (inconclusive if no
+    certified end point is spurious)."""
+    cert = torch.stack([e.sosp for e in layers]).all(0)
+    glob = torch.stack([e.is_global for e in layers]).all(0)
+    ratios = [2 * a / b for a, b in zip(alphas, betas)]
+    special = all(k >= 1 for k in ratios)
+    hyps = [Hypothesis(f"layer {l + 1}: RSC α > 0 and RSM β < ∞ (rigorous: λ_min, λ_max of its Hessian)",
+                       f"α ≥ {a:.3g}, β ≤ {b:.3g}", a > 0 and math.isfinite(b))
+            for l, (a, b) in enumerate(zip(alphas, betas))]
+    hyps.append(Hypothesis("per-layer RSC as Sec. 3.2 defines it needs ∇_l L at X⋆⁽ˡ⁾ independent of the other "
+                           "layers: here L is a sum of per-layer losses", "L = Σ_l L_l(X⁽ˡ⁾)", True))
+    regime = "special" if special else "generic"
+    if special:
+        passed = bool(cert.any()) and bool(glob[cert].all())
+        test = "every certified end point (all layers SOSPs) is global in every layer"
+        measured = f"{int(glob.sum())} of {int(cert.sum())} certified end points global"
+    else:
+        spur = torch.nonzero(cert & ~glob).flatten()
+        reps = spur[distinct(torch.cat([e.X.flatten(1) for e in layers], 1)[spur, None])] if len(spur) else spur
+        ok = torch.zeros(len(reps), dtype=torch.bool)
+        for e, X_star, r_star, k in zip(layers, X_stars, r_stars, ratios):
+            if k < 1:   # only a generic layer can carry part (ii)
+                b = theorem1_bounds(e, X_star, r_star, k, reps)
+                ok |= b["rank"] & b["sigma"] & b["distance"]
+        passed = None if len(reps) == 0 else bool(ok.all())
+        test = ("every distinct certified non-global end point satisfies, in some layer l, rank r, "
+                "σ_r ≥ (2α⁽ˡ⁾/β⁽ˡ⁾)σ_{r*} and the distance bound (inconclusive if there is none)")
+        measured = (f"{int(cert.sum())} certified end points, {len(spur)} non-global ({len(reps)} distinct); "
+                    f"{int(ok.sum())} satisfy the bounds")
+    return [check(claim_id, paper=PAPER, kind="theorem", source=f"Thm 2 ({regime} regime)", hypotheses=hyps,
+                  statement=f"Several matrices with per-layer constants ({where}): "
+                            + ("every SOSP is global." if special else "an SOSP is global, or some layer is exactly "
+                               "rank r with σ_r ≥ (2α⁽ˡ⁾/β⁽ˡ⁾)σ_{r*} and far from X⋆⁽ˡ⁾."),
+                  test=test, measured=measured + f"; 2α⁽ˡ⁾/β⁽ˡ⁾ = {[round(k, 3) for k in ratios]}",
+                  passed=passed, figure="fig-loud-special")]
