@@ -27,7 +27,7 @@ from . import __version__, runner
 from .book import CHAPTERS, ROOT, notebooks
 from .claims import KINDS, VERDICTS
 from .ledger import LedgerError
-from .params import PROFILES, ParameterError
+from .params import MEMORY_LIMIT, PROFILES, ParameterError
 
 #: exit statuses (documented in the README, "Errors and exit codes")
 EXIT = {"ok": 0, "fail-on": 1, "usage": 2, "output": 3, "run": 4, "record": 5, "internal": 70, "interrupted": 130,
@@ -50,13 +50,20 @@ def _list(args) -> None:
 
 
 def _run(args) -> None:
-    jobs = runner.plan(args.target, args.profile, args.param, args.allow_large)
-    if args.dry_run:
-        for job in jobs:
+    if args.dry_run:   # report every notebook, then refuse as the real run would if any is above the guard
+        large = []
+        for job in runner.plan(args.target, args.profile, args.param, allow_large=True):
             memory = f"~{job.memory / 2**20:.1f} MiB largest tensor" if job.memory is not None else "memory not declared"
+            if job.memory is not None and job.memory > MEMORY_LIMIT and not args.allow_large:
+                memory += f" (above the {MEMORY_LIMIT / 2**30:.0f} GiB guard)"
+                large.append(job.notebook)
             print(f"{job.notebook}: valid at the {args.profile} profile, {memory}; "
                   f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
+        if large:
+            raise ParameterError(f"{', '.join(large)} above the {MEMORY_LIMIT / 2**30:.0f} GiB memory guard; pass "
+                                 "--allow-large to run anyway")
         return
+    jobs = runner.plan(args.target, args.profile, args.param, args.allow_large)
     out = runner.check_out(Path(args.out) if args.out else runner.default_out(args.target, args.profile))
     print(f"run {args.target} at the {args.profile} profile into {out}")
     results = runner.run(jobs, out, args.profile, workers=args.workers)

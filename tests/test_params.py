@@ -122,3 +122,12 @@ def test_safe_evaluator_refuses_code():
         with pytest.raises(ParameterError, match="rule"):
             params.evaluate(expr, {"m": 3})
     assert params.evaluate("2 * r <= min(d_sweep + [d])", {"r": 2, "d_sweep": [8, 16], "d": 4})
+
+
+@pytest.mark.parametrize("nb", notebooks())
+def test_every_notebook_declares_its_memory(nb):
+    """Issue 13.2's resource guard needs an estimate for every notebook, evaluable at every profile."""
+    assert "memory" in params.notebook_spec(nb), f"{nb}: no memory expression in its profile YAML"
+    for profile in params.PROFILES:
+        values = params.validate(nb, {**runner.notebook_defaults(nb), **params.profile_overrides(nb, profile)})
+        assert params.memory_estimate(nb, values) > 0
