@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from .checks import matrix, nonnegative, nonzero_matrices, positive
 from .lora import check_rank
 
 
@@ -29,7 +30,10 @@ def spectral_init(G: torch.Tensor, r: int, gamma: float = 1.0, normalize: bool =
     Thm 4.2). ``normalize=True`` divides S by σ₁ first (Algorithm 1, line 3). The base weight is unchanged.
     Returns (left, right) = (A₀, B₀) in the paper's convention or (lora_B, lora_A) in PEFT's.
     """
-    check_rank(r, G.shape[-2], G.shape[-1])
+    check_rank(r, matrix(G, "G").shape[-2], G.shape[-1])
+    positive(gamma, "gamma")
+    nonzero_matrices(G, "G", "its top-r singular subspace is undefined and the init would be A₀ = B₀ = 0, a saddle "
+                             "gradient descent never leaves")
     U, S, Vh = _svd(G)
     if normalize:
         S = S / S[..., :1]
@@ -43,7 +47,8 @@ def lora_one_init(grad: torch.Tensor, r: int, s: float = 128.0):
     ``grad`` is the gradient ∇_W L(W♮) itself (the sign flip happens here). Returns (left, right) as
     :func:`spectral_init`; the product is P_r(−∇L)/(s σ₁), and the base weight is not modified.
     """
-    return spectral_init(-grad, r, gamma=1.0 / s, normalize=True)
+    positive(s, "s")
+    return spectral_init(-matrix(grad, "grad"), r, gamma=1.0 / s, normalize=True)
 
 
 def vanilla_init(m: int, n: int, r: int, alpha: float, *, batch: tuple[int, ...] = (),
@@ -53,6 +58,7 @@ def vanilla_init(m: int, n: int, r: int, alpha: float, *, batch: tuple[int, ...]
     In PEFT's convention the Gaussian factor is ``lora_A`` (r×in): pass (m, n) = (in, out) and transpose.
     """
     check_rank(r, m, n)
+    nonnegative(alpha, "alpha")
     A = alpha * torch.randn(*batch, m, r, generator=generator, dtype=dtype)
     return A, torch.zeros(*batch, r, n, dtype=dtype)
 
@@ -65,7 +71,10 @@ def lora_ga_init(G: torch.Tensor, W: torch.Tensor, r: int, scale: float = 1.0):
     own "stable scale" factor is omitted in the paper; c = 1 is our reading). Needs 2r ≤ min(d, k).
     Returns (A₀, B₀, W♮ − A₀B₀).
     """
-    check_rank(2 * r, G.shape[-2], G.shape[-1], name="2r")
+    check_rank(2 * r, matrix(G, "G").shape[-2], G.shape[-1], name="2r")
+    if matrix(W, "W").shape != G.shape:
+        raise ValueError(f"W must have the shape of G, got W {tuple(W.shape)} and G {tuple(G.shape)}")
+    positive(scale, "scale")
     U, _, Vh = _svd(G)
     A = -(scale ** 0.5) * U[..., :, :r]
     B = (scale ** 0.5) * Vh[..., r:2 * r, :]
@@ -78,7 +87,7 @@ def lora_sb_init(G: torch.Tensor, r: int):
 
     Returns (U, R₀, Vᵀ); only R is trained, so the update can never leave span U ⊗ span V.
     """
-    check_rank(r, G.shape[-2], G.shape[-1])
+    check_rank(r, matrix(G, "G").shape[-2], G.shape[-1])
     U, S, Vh = _svd(G)
     return U[..., :, :r], torch.diag_embed(S[..., :r]), Vh[..., :r, :]
 
@@ -89,5 +98,5 @@ def pissa_init(W: torch.Tensor, r: int):
 
     Returns (A₀, B₀, W − A₀B₀); the subspace comes from W♮, not from the task.
     """
-    A, B = spectral_init(W, r)
+    A, B = spectral_init(matrix(W, "W"), r)
     return A, B, W - A @ B

@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 from torch.func import grad, vmap
 
+from .checks import count, nonnegative, positive
 from .linalg import nuclear_norm, svt
 
 Params = dict[str, torch.Tensor]
@@ -68,7 +69,12 @@ def solve_nuclear(loss_fn, shape, lam, *, lipschitz, max_iter=5000, tol=1e-10, x
     ``accelerated=False`` gives plain proximal gradient (ISTA). The residual (:func:`prox_residual`) is evaluated
     every ``check_every`` iterations; ``record_every > 0`` records the objective along the way.
     """
-    B, m, n = shape
+    if len(shape) != 3:
+        raise ValueError(f"shape must be (B, m, n), got {shape!r}")
+    B, m, n = (count(k, "shape") for k in shape)
+    count(max_iter, "max_iter")
+    count(check_every, "check_every")
+    nonnegative(tol, "tol")
     dtype = torch.float64 if x0 is None else x0.dtype
     device = "cpu" if x0 is None else x0.device
     X = torch.zeros(B, m, n, dtype=dtype, device=device) if x0 is None else x0.detach().clone()
@@ -123,6 +129,7 @@ class NuclearCertificate:
 
 def nuclear_certificate(loss_fn, X: torch.Tensor, lam) -> NuclearCertificate:
     """The dual certificate of :class:`NuclearCertificate` at X (B, m, n) for loss_fn: (B,m,n)->(B,)."""
+    positive(lam, "lam")   # the certificate's ‖∇L‖_op/λ needs λ > 0
     lam = torch.as_tensor(lam, dtype=X.dtype, device=X.device).expand(X.shape[0])
     G = _batched_grad(loss_fn)(X)
     op = torch.linalg.matrix_norm(G, ord=2)
@@ -166,8 +173,10 @@ def lanczos_min_eig(hvp: Callable[[torch.Tensor], torch.Tensor], v0: torch.Tenso
     exact up to round-off. On breakdown (an invariant subspace found) the run continues with a fresh random vector
     orthogonal to the basis and a zero off-diagonal, so T_k stays exact.
     """
+    if v0.ndim != 2:
+        raise ValueError(f"v0 must be (B, d), got {tuple(v0.shape)}")
     B, d = v0.shape
-    steps = min(steps, d)
+    steps = min(count(steps, "steps"), d)
     Q = torch.zeros(B, steps, d, dtype=v0.dtype, device=v0.device)
     alpha = torch.zeros(B, steps, dtype=v0.dtype, device=v0.device)
     beta = torch.zeros(B, steps, dtype=v0.dtype, device=v0.device)
@@ -208,6 +217,8 @@ def sosp_certificate(objective_fn, params: dict[str, torch.Tensor], *, exact_max
     ``objective_fn`` must treat runs independently and be composable with ``torch.func`` (pure tensor code).
     ``seed`` fixes Lanczos' random start vectors.
     """
+    count(exact_max_dim, "exact_max_dim", 0)
+    count(lanczos_steps, "lanczos_steps")
     flat, unflatten = _flatten({k: v.detach() for k, v in params.items()})
     B, d = flat.shape
 
@@ -232,6 +243,8 @@ def sosp_certificate(objective_fn, params: dict[str, torch.Tensor], *, exact_max
 
 def is_sosp(cert: Certificate, grad_tol: float, eig_tol: float) -> torch.Tensor:
     """(B,) bool: an approximate second-order stationary point, ‖∇F‖ ≤ grad_tol and λ_min(∇²F) ≥ −eig_tol."""
+    nonnegative(grad_tol, "grad_tol")
+    nonnegative(eig_tol, "eig_tol")
     return (cert.grad_norm <= grad_tol) & (cert.min_eig >= -eig_tol)
 
 

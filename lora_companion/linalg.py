@@ -8,25 +8,12 @@ import math
 
 import torch
 
+from .checks import matrix as _matrix, rank as _rank
+
 #: Default relative tolerance of :func:`numerical_rank`: singular values below ``RANK_RTOL · σ₁`` count as zero.
 #: 1e-4 is the threshold the NTK-landscape brief uses; it sits far above float64 round-off (~1e-16 · σ₁)
 #: and far below the smallest singular value that carries signal in any experiment of the book.
 RANK_RTOL = 1e-4
-
-
-def _matrix(M, name: str) -> torch.Tensor:
-    """``M`` as a (batch of) matrices, or a ValueError naming the argument."""
-    if not isinstance(M, torch.Tensor) or M.ndim < 2 or not M.is_floating_point():
-        shape = tuple(M.shape) if isinstance(M, torch.Tensor) else type(M).__name__
-        raise ValueError(f"{name} must be a floating-point tensor of shape (..., m, n), got {shape}")
-    return M
-
-
-def _rank(r, name: str, upper: int) -> int:
-    """``r`` as a rank in [1, upper], or a ValueError naming the argument."""
-    if not isinstance(r, int) or isinstance(r, bool) or not 1 <= r <= upper:
-        raise ValueError(f"{name} must be an int with 1 ≤ {name} ≤ min(m, n) = {upper}, got {r!r}")
-    return r
 
 
 def singular_values(M: torch.Tensor) -> torch.Tensor:

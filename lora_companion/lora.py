@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .checks import nonnegative
 from .linalg import balanced_factors
 
 
@@ -62,7 +63,7 @@ class LoRAFactors:
                       generator: torch.Generator | None = None, dtype=torch.float64, device="cpu") -> "LoRAFactors":
         """Standard LoRA init: A ~ N(0, std²) (std = 1/√n by default), B = 0, so δ = 0 at step 0."""
         check_rank(r, m, n)
-        std = n ** -0.5 if std is None else std
+        std = n ** -0.5 if std is None else nonnegative(std, "std")
         A = std * torch.randn(*batch, r, n, generator=generator, dtype=dtype, device=device)
         B = torch.zeros(*batch, m, r, dtype=dtype, device=device)
         return cls(B=B, A=A)

@@ -11,6 +11,8 @@ from typing import Callable
 
 import torch
 
+from .checks import nonnegative, positive
+
 
 def _per_run(lr, p: torch.Tensor) -> torch.Tensor:
     """Broadcast a float or an (n_runs,) tensor of step sizes against parameter ``p`` (n_runs, ...)."""
@@ -47,8 +49,8 @@ class PreconditionedGD(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr: float | torch.Tensor, damping: float = 1e-3):
-        if damping < 0:
-            raise ValueError(f"damping must be ≥ 0, got {damping}")
+        nonnegative(lr, "lr")
+        nonnegative(damping, "damping")
         super().__init__(params, {"lr": lr, "damping": damping})
 
     @torch.no_grad()
@@ -64,7 +66,7 @@ class GD(torch.optim.Optimizer):
     """Plain gradient descent θ ← θ − η ∇θ with a per-run step size (Eq. 4 for LoRA factors)."""
 
     def __init__(self, params, lr: float | torch.Tensor):
-        super().__init__(params, {"lr": lr})
+        super().__init__(params, {"lr": nonnegative(lr, "lr")})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -83,6 +85,11 @@ class PreconditionedAdam(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float | torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8,
                  damping: float = 1e-6, precondition: bool = True):
+        nonnegative(lr, "lr")
+        positive(eps, "eps")
+        nonnegative(damping, "damping")
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "damping": damping,
                                   "precondition": precondition})
 
