@@ -113,7 +113,8 @@ def check(id: str, *, paper: str, kind: str, statement: str, test: str, measured
     ``passed`` (True / False / None = undecided) defaults to ``decision.passed`` when a :class:`stats.Decision`
     is given; its seed count and interval are recorded. A theorem whose measured ``hypotheses`` fail on the
     instance is ``inconclusive`` whatever ``passed`` says. Floats are rounded to ``digits`` significant digits so
-    the printed record is stable; a non-finite measurement is inconclusive.
+    the printed record is stable; a non-finite measurement or interval (NaN from a degenerate instance, ±inf
+    when every run is censored) is inconclusive, the interval then recorded as None.
     """
     if passed is _UNSET:
         if decision is None:
@@ -130,7 +131,10 @@ def check(id: str, *, paper: str, kind: str, statement: str, test: str, measured
     seeds = interval = None
     if decision is not None:
         seeds = decision.seeds
-        interval = tuple(_round(float(v), digits) for v in decision.interval)
+        if all(math.isfinite(float(v)) for v in decision.interval):
+            interval = tuple(_round(float(v), digits) for v in decision.interval)
+        else:   # NaN (a degenerate instance) or ±inf (every run censored): the statistic cannot be decided
+            passed = None
     return Claim(id=id, paper=paper, statement=statement, test=test, measured=measured, verdict=verdict(passed),
                  kind=kind, source=source, hypotheses=hyps, seeds=seeds, interval=interval, model=model,
                  figure=figure)
@@ -167,7 +171,8 @@ class ClaimSet:
                       f"    test:     {c.test}",
                       f"    measured: {c.measured}"]
             if c.seeds is not None:
-                lines.append(f"    seeds:    {c.seeds}, 95% interval [{c.interval[0]}, {c.interval[1]}]")
+                lines.append(f"    seeds:    {c.seeds}, " + (f"95% interval [{c.interval[0]}, {c.interval[1]}]" if c.interval
+                                                       else "interval undefined (a non-finite statistic)"))
             for h in c.hypotheses:
                 lines.append(f"    {'holds' if h['holds'] else 'FAILS'}:    {h['name']} (measured {h['measured']})")
             if c.outside:

@@ -151,10 +151,10 @@ def jitter(x, spread: float = 0.05, log: bool = False, seed: int = 0) -> np.ndar
 
 
 def overplot_alpha(n: int) -> float:
-    """Marker opacity for ``n`` points drawn over each other: 1 for a few, falling as 1/√n to 0.15."""
-    if n < 1:
-        raise ValueError(f"n must be ≥ 1, got {n}")
-    return float(min(1.0, max(0.15, 3.0 / np.sqrt(n))))
+    """Marker opacity for ``n`` points drawn over each other: 1 for a few (or none), falling as 1/√n to 0.15."""
+    if n < 0:
+        raise ValueError(f"n must be ≥ 0, got {n}")
+    return float(min(1.0, max(0.15, 3.0 / np.sqrt(max(n, 1)))))
 
 
 def ordered_colors(n: int, cmap: str = "viridis") -> list:

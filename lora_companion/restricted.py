@@ -137,10 +137,12 @@ def estimate_constants_nested(f: MatrixFn, X_star: torch.Tensor, ranks: list[int
     rsc, rsm, out = [], [], []
     for r in sorted(ranks):
         X, keep = project_to_set(X_star, delta, r, D)
-        rsc.append(rsc_quotients(f, X_star, X[keep]))
-        rsm.append(rsm_quotients(f, X[keep], U[keep], V[keep]))
-        a, b = torch.cat(rsc), torch.cat(rsm)
-        out.append(RestrictedEstimate(alpha=a.min().item(), beta=b.max().item(), rsc=a, rsm=b, r=r, D=D))
+        if keep.any():   # a projection may leave every sample outside the ball (tiny n_samples or D)
+            rsc.append(rsc_quotients(f, X_star, X[keep]))
+            rsm.append(rsm_quotients(f, X[keep], U[keep], V[keep]))
+        a, b = (torch.cat(q) if q else X_star.new_empty(0) for q in (rsc, rsm))
+        out.append(RestrictedEstimate(alpha=a.min().item() if a.numel() else float("nan"),
+                                      beta=b.max().item() if b.numel() else float("nan"), rsc=a, rsm=b, r=r, D=D))
     return [out[sorted(ranks).index(r)] for r in ranks]
 
 

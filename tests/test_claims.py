@@ -70,3 +70,12 @@ def test_a_decision_over_seeds_is_recorded_with_its_interval():
               decision=d)
     assert c.verdict == "reproduced" and c.seeds == 5 and c.interval[0] <= 1.0 <= c.interval[1]
     assert make(False, decision=d).verdict == "not reproduced"          # passed= overrides the decision
+
+
+def test_a_non_finite_interval_is_inconclusive():
+    """A degenerate instance (NaN) or all-censored runs (inf) cannot decide a claim, whatever ``passed`` says."""
+    from lora_companion.stats import Decision
+    for bad in ((float("nan"), float("nan")), (float("inf"), float("inf"))):
+        c = check("x", paper="p", kind="extension", statement="s", test="t", measured="m",
+                  decision=Decision(True, 1.0, bad, 4, "bootstrap"))
+        assert c.verdict == "inconclusive" and c.interval is None and c.seeds == 4

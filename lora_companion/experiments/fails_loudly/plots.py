@@ -57,10 +57,12 @@ def plot_dichotomy(e: EndPoints):
     colors = figures.ordered_colors(len(levels))
     norm = e.norm.cpu().numpy()
     gap = e.gap.clamp(min=GAP_FLOOR).cpu().numpy()
-    test = e.test.cpu().numpy()
+    test = e.test.clamp(min=GAP_FLOOR).cpu().numpy()   # an exact fit has test loss 0: drawn at the floor
     for ax, yv in ((ax1, gap), (ax2, test)):
+        if not np.isfinite(yv).any():   # every run diverged: keep the log axis drawable
+            ax.set(ylim=(GAP_FLOOR, 1.0))
         for c, v in zip(colors, levels):
-            k = s == v
+            k = (s == v) & np.isfinite(yv)
             a = figures.overplot_alpha(int(k.sum()))
             ax.scatter(norm[k & ok], yv[k & ok], color=c, alpha=a, label=f"$s = {v:g}$")
             if (k & ~ok).any():
@@ -99,9 +101,12 @@ def plot_corollary(e: EndPoints, r_star: int, ratio: float):
     ax.scatter(frac[ok & glob], gap[ok & glob], alpha=figures.overplot_alpha(int((ok & glob).sum())), label="global")
     if (ok & ~glob).any():
         ax.scatter(frac[ok & ~glob], gap[ok & ~glob], color="C3", label="spurious")
-    ax.axvline(ratio, color="k", lw=1, label=r"$2\alpha/\beta$ (rigorous lower bound)")
+    if ratio > 0:   # with α ≤ 0 there is no certificate to draw
+        ax.axvline(ratio, color="k", lw=1, label=r"$2\alpha/\beta$ (rigorous lower bound)")
     ax.set(xscale="log", yscale="log", xlabel=r"$\sigma_r(X)/\sigma_{r^\star}(X)$ (floored at 1e-14)",
            ylabel="relative gap (floored)")
+    if not ok.any():   # nothing certified: keep the log axes drawable
+        ax.set(xlim=(GAP_FLOOR, 1.0), ylim=(GAP_FLOOR, 1.0))
     figures.legend_below(fig)
     return fig
 

@@ -93,8 +93,9 @@ def plot_balance(b: BalanceResult, ctrl: ControlResult):
                label=r"$\lambda(\frac{1}{2}\|U\|^2+\frac{1}{2}\|V\|^2-\|UV^\top\|_*)$")
     ax1.loglog(b.bound.flatten().clamp(min=lo), b.prediction_defect.flatten().clamp(min=lo), "x", ms=3, alpha=0.4,
                label=r"$\frac{1}{2}\,\mathrm{mean}\,\|\langle G, UV^\top-\delta^*\rangle\|^2$")
-    lim = [b.bound.clamp(min=lo).min().item(), b.bound.max().item()]
-    ax1.loglog(lim, lim, "k--", label="bound $F - f^*$")
+    if b.bound.numel():   # no run reached f* (e.g. a one-step budget): nothing to bound
+        lim = [b.bound.clamp(min=lo).min().item(), b.bound.max().item()]
+        ax1.loglog(lim, lim, "k--", label="bound $F - f^*$")
     ax1.set(xlabel=r"$F - f^*$ (+ slack)", ylabel="defect", title=r"$\lambda > 0$: every run")
     ax2.hist(ctrl.distance.numpy(), bins=12, color="C1", label=r"$\lambda = 0$ runs")
     ax2.axvline(INIT_DEPENDENCE_MIN, color="C3", ls="--", label="threshold")

@@ -43,10 +43,11 @@ def pretrain_mlp(n_in: int, m: int, K: int, n_train: int, steps: int, gen) -> Pr
     opt = torch.optim.Adam([W, a], lr=0.02)
     for _ in range(steps):
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(mlp_batched(W, a, X), labels)
-        loss.backward()
+        torch.nn.functional.cross_entropy(mlp_batched(W, a, X), labels).backward()
         opt.step()
-    return Pretrained(W0=W.detach(), a=a.detach(), teacher_loss=loss.item())
+    with torch.no_grad():   # the loss of the returned weights (steps = 0: of the random init)
+        loss = torch.nn.functional.cross_entropy(mlp_batched(W, a, X), labels).item()
+    return Pretrained(W0=W.detach(), a=a.detach(), teacher_loss=loss)
 
 
 def jacobian_task(net: Pretrained, Ns: list[int], n_seeds: int, gen, shift: float = 1.0,
