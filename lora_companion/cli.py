@@ -1,11 +1,13 @@
-"""``lora-companion``: list, run, record, claims, figures export, build.
+"""``lora-companion``: list, run, record, claims, seed-check, sweep, figures export, build.
 
     lora-companion [--debug] [--version]
     lora-companion list [--json]
     lora-companion run TARGET [--profile smoke|book|paper] [-p NAME VALUE]... [--out DIR] [--dry-run]
-    lora-companion record [TARGET]
+                       [--workers N | --scheduler ADDRESS]
+    lora-companion record [TARGET] [--workers N | --scheduler ADDRESS]
     lora-companion claims [--chapter C] [--verdict V] [--kind K] [--json] [--fail-on VERDICT]...
-    lora-companion seed-check SEED [SEED ...]
+    lora-companion seed-check SEED [SEED ...] [--workers N | --scheduler ADDRESS]
+    lora-companion sweep TARGET --seeds 0-15 [--profile P] [--out DIR] [--workers N | --scheduler ADDRESS]
     lora-companion figures export [--from RUN | --target TARGET] --out DIR
     lora-companion build
 
@@ -66,7 +68,7 @@ def _run(args) -> None:
     jobs = runner.plan(args.target, args.profile, args.param, args.allow_large)
     out = runner.check_out(Path(args.out) if args.out else runner.default_out(args.target, args.profile))
     print(f"run {args.target} at the {args.profile} profile into {out}")
-    results = runner.run(jobs, out, args.profile, workers=args.workers)
+    results = runner.run(jobs, out, args.profile, workers=args.workers, scheduler=args.scheduler)
     counts = {}
     for c in results["claims"]:
         counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
@@ -75,15 +77,29 @@ def _run(args) -> None:
 
 
 def _record(args) -> None:
-    runner.record(args.target, workers=args.workers)
+    runner.record(args.target, workers=args.workers, scheduler=args.scheduler)
     print("record updated: review with `git diff book/` and commit")
 
 
 def _seed_check(args) -> None:
     from .dashboard import seed_check, seed_summary
 
-    check = seed_check(args.seeds, workers=args.workers)
+    check = seed_check(args.seeds, workers=args.workers, scheduler=args.scheduler)
     print(seed_summary(runner.committed_claims(), check))
+
+
+def _sweep(args) -> None:
+    from . import sweep
+
+    seeds = sweep.parse_seeds(args.seeds)
+    out = runner.check_out(Path(args.out) if args.out else runner.default_out(f"{args.target}-sweep", args.profile))
+    print(f"sweep {args.target} at the {args.profile} profile over {len(seeds)} seeds into {out}")
+    results = sweep.run_seeds(args.target, args.profile, seeds, out, workers=args.workers, scheduler=args.scheduler)
+    rows = sweep.agreement(sweep.by_seed(results))
+    table, summary = sweep.write_tables(sweep.by_seed(results), out)
+    unanimous = sum(r["agree"] == r["seeds"] for r in rows)
+    print(f"{unanimous} of {len(rows)} claims reach the same verdict at every seed")
+    print(f"table: {table}\nagreement: {summary}")
 
 
 def _claims(args) -> int:
@@ -137,18 +153,33 @@ def parser() -> argparse.ArgumentParser:
                    "estimated largest tensor, and stop before any kernel")
     r.add_argument("--allow-large", action="store_true", help="run even above the memory guard (8 GiB estimated)")
     r.set_defaults(func=_run)
-    workers = {"type": int, "default": 1, "metavar": "N",
-               "help": "notebooks executed at a time (each uses one core; results identical to serial)"}
+    workers = {"type": int, "default": os.cpu_count() or 1, "metavar": "N",
+               "help": "local Dask workers, one notebook each at a time (default: the machine's cores; 1 = serial "
+                       "in this process; results identical to serial)"}
+    scheduler = {"metavar": "ADDRESS", "help": "run the notebooks on the Dask cluster at ADDRESS (e.g. "
+                 "tcp://10.0.0.5:8786) instead of local workers; its workers need the package installed"}
     r.add_argument("--workers", **workers)
+    r.add_argument("--scheduler", **scheduler)
     rec = sub.add_parser("record", help="re-execute the committed notebooks at the book profile (rewrites book/)")
     rec.add_argument("target", nargs="?", help="a chapter or notebook id (default: the whole book)")
     rec.add_argument("--workers", **workers)
+    rec.add_argument("--scheduler", **scheduler)
     rec.set_defaults(func=_record)
     sc = sub.add_parser("seed-check", help="rerun the whole book at other seeds; record verdict agreement on the "
                         "claims page (rewrites book/seed_check.json and book/claims.md)")
     sc.add_argument("seeds", type=int, nargs="+", metavar="SEED")
     sc.add_argument("--workers", **workers)
+    sc.add_argument("--scheduler", **scheduler)
     sc.set_defaults(func=_seed_check)
+    sw = sub.add_parser("sweep", help="run a chapter or notebook over many seeds into one run folder; write the "
+                        "claims × seeds table (sweep.csv) and each claim's agreement over seeds (agreement.csv)")
+    sw.add_argument("target", help="a chapter or notebook id")
+    sw.add_argument("--profile", choices=PROFILES, default="book")
+    sw.add_argument("--seeds", required=True, help="seeds: a range 0-15, a list 0,3,5, or both (0-3,8)")
+    sw.add_argument("--out", help="run folder to create (default: runs/<target>-sweep-<profile>-<time>)")
+    sw.add_argument("--workers", **workers)
+    sw.add_argument("--scheduler", **scheduler)
+    sw.set_defaults(func=_sweep)
     c = sub.add_parser("claims", help="every claim in the committed record")
     c.add_argument("--chapter", choices=CHAPTERS, help="only this chapter")
     c.add_argument("--verdict", choices=VERDICTS, help="only this verdict")

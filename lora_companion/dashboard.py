@@ -238,28 +238,25 @@ def write(claims: list[dict]) -> None:
         path.write_text(text)
 
 
-def seed_run_record(seed: int, results: dict) -> dict:
-    """One seed's entry of the seed check, from the ``results.json`` content of the book's run at ``seed``."""
-    commits = {nb["provenance"].get("commit", "unknown") for nb in results["notebooks"]}
-    return {"seed": seed, "commit": ", ".join(sorted(commits)),
-            "claims": {c["id"]: {"verdict": c["verdict"], "measured": c["measured"]} for c in results["claims"]}}
+def seed_run_record(seed: int, claims: list[dict], commit: str) -> dict:
+    """One seed's entry of the seed check: every claim's verdict and measurement at ``seed``."""
+    return {"seed": seed, "commit": commit,
+            "claims": {c["id"]: {"verdict": c["verdict"], "measured": c["measured"]} for c in claims}}
 
 
-def seed_check(seeds: list[int], log=print, workers: int = 1) -> dict:
-    """Rerun the whole book at the book profile at each of ``seeds`` (in temporary folders), store every claim's
-    verdict per seed in ``book/seed_check.json`` and regenerate the claims page."""
-    from . import runner
+def seed_check(seeds: list[int], log=print, workers: int = 1, scheduler: str | None = None) -> dict:
+    """Rerun the whole book at the book profile at each of ``seeds`` (one :func:`sweep.run_seeds` run in a
+    temporary folder), store every claim's verdict per seed in ``book/seed_check.json`` and regenerate the claims
+    page."""
+    from . import runner, sweep
 
     if not seeds or len(set(seeds)) != len(seeds) or 0 in seeds:
         raise ValueError(f"seeds must be distinct and differ from the record's seed 0, got {seeds}")
-    runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in seeds:
-            log(f"seed {seed}")
-            results = runner.run(runner.plan(None, "book", [("seed", str(seed))]), Path(tmp) / f"seed{seed}", "book",
-                                 log=log, workers=workers)
-            runs.append(seed_run_record(seed, results))
-    check = {"record_seed": 0, "runs": runs}
+        results = sweep.run_seeds(None, "book", seeds, Path(tmp) / "seed-check", workers=workers,
+                                  scheduler=scheduler, log=log)
+    claims, commit = sweep.by_seed(results), sweep.commits(results)
+    check = {"record_seed": 0, "runs": [seed_run_record(s, claims[s], commit[s]) for s in seeds]}
     SEED_CHECK.write_text(json.dumps(check, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
     write(runner.committed_claims())
     return check

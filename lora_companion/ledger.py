@@ -54,6 +54,7 @@ CLAIM_SCHEMA = {
         "figure": _TEXT_OR_NULL,
         "chapter": {"type": "string"},
         "notebook": {"type": "string"},
+        "run": {"type": "string"},   # in a sweep's results: the seed's folder
     },
     "allOf": [
         {"if": {"properties": {"kind": {"enum": ["theorem", "empirical"]}}},

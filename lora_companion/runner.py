@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -49,6 +48,7 @@ class Job:
     source: Path
     parameters: dict
     memory: int | None = None  # estimated bytes of its largest tensor, where its profile declares how
+    subdir: str = ""  # where in the run folder it goes ("" = the top; a sweep puts each seed in its own)
 
     @property
     def slug(self) -> str:
@@ -107,7 +107,8 @@ def _clean(nb) -> None:
         cell.metadata.pop("execution", None)
 
 
-def _execute(job: Job, output: Path, progress: bool) -> nbformat.NotebookNode:
+def execute(job: Job, output: Path, progress: bool) -> nbformat.NotebookNode:
+    """Execute one job into ``output`` with papermill; a failure becomes a :class:`RunError` naming the notebook."""
     import papermill
 
     try:
@@ -262,48 +263,48 @@ def _release(out: Path, created: bool) -> None:
             pass
 
 
-def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: int) -> list:
-    """Execute every job into ``folder`` (``<slug>.ipynb``), ``workers`` notebooks at a time (each kernel is its own
-    process with one torch thread, so N workers use N cores); the executed notebooks come back in job order, and
-    the results are the same as serial execution. The first failure is raised once the running notebooks end."""
+def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: int,
+                 scheduler: str | None = None) -> list:
+    """Execute every job into ``folder`` (``<subdir>/<slug>.ipynb``) and return the executed notebooks in job order:
+    one after another in this process, or as Dask tasks (:mod:`lora_companion.cluster`) on ``workers`` local
+    processes or the cluster at ``scheduler`` — with the same results."""
     if workers < 1:
         raise ValueError(f"--workers must be ≥ 1, got {workers}")
+    if scheduler or (workers > 1 and len(jobs) > 1):
+        from . import cluster
 
-    def one(i_job):
-        i, job = i_job
-        log(f"[{i}/{len(jobs)}] {job.notebook} {json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
+        return cluster.execute_all(jobs, folder, log, workers, scheduler)
+    nbs = []
+    for i, job in enumerate(jobs, 1):
+        where = f"{job.subdir} " if job.subdir else ""
+        log(f"[{i}/{len(jobs)}] {where}{job.notebook} "
+            f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
         t0 = time.perf_counter()
-        nb = _execute(job, folder / f"{job.slug}.ipynb", progress and workers == 1)
+        (folder / job.subdir).mkdir(parents=True, exist_ok=True)
+        if os.environ.get(RUN_DIR_ENV):   # inside a run: figure files go beside the notebook
+            os.environ[RUN_DIR_ENV] = str(folder / job.subdir)
+        nbs.append(execute(job, folder / job.subdir / f"{job.slug}.ipynb", progress))
         log(f"      {job.notebook} done in {time.perf_counter() - t0:.1f} s")
-        return nb
-
-    if workers == 1:
-        return [one(i_job) for i_job in enumerate(jobs, 1)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(one, i_job) for i_job in enumerate(jobs, 1)]
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            for f in futures:      # notebooks not started yet never start; running ones finish, then we re-raise
-                f.cancel()
-            raise
+    return nbs
 
 
-def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print, workers: int = 1) -> dict:
-    """Execute ``jobs`` (``workers`` at a time) into the new folder ``out`` and write ``results.json``; return the
-    results."""
+def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=print, workers: int = 1,
+        scheduler: str | None = None) -> dict:
+    """Execute ``jobs`` (serially, on ``workers`` local Dask workers, or on the cluster at ``scheduler``) into the
+    new folder ``out`` and write ``results.json``; return the results."""
     results = {"profile": profile, "notebooks": [], "claims": [], "figures": []}
     previous = os.environ.get(RUN_DIR_ENV)
     try:
         with staged(out, log) as staging:
             os.environ[RUN_DIR_ENV] = str(staging)
-            for job, nb in zip(jobs, _execute_all(jobs, staging, progress, log, workers)):
+            for job, nb in zip(jobs, _execute_all(jobs, staging, progress, log, workers, scheduler)):
                 prov = _provenance(nb)
-                results["notebooks"].append({"notebook": job.notebook, "file": f"{job.slug}.ipynb",
+                results["notebooks"].append({"notebook": job.notebook, "file": str(Path(job.subdir, f"{job.slug}.ipynb")),
                                              "parameters": prov.get("params", {}), "provenance": prov})
-                results["claims"] += ledger.notebook_claims(nb, job.notebook)
+                results["claims"] += [{**c, "run": job.subdir} if job.subdir else c
+                                      for c in ledger.notebook_claims(nb, job.notebook)]
                 for fig_id, caption in _figure_captions(nb).items():
-                    meta = staging / "figures" / f"{fig_id}.json"
+                    meta = staging / job.subdir / "figures" / f"{fig_id}.json"
                     if meta.exists():
                         results["figures"].append({**json.loads(meta.read_text()), "caption": caption})
             (staging / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
@@ -315,7 +316,8 @@ def run(jobs: list[Job], out: Path, profile: str, progress: bool = True, log=pri
     return results
 
 
-def record(target: str | None = None, progress: bool = True, log=print, workers: int = 1) -> list[str]:
+def record(target: str | None = None, progress: bool = True, log=print, workers: int = 1,
+           scheduler: str | None = None) -> list[str]:
     """Re-execute committed notebooks at the book profile and replace them (how the record is regenerated), then
     regenerate the claims dashboard from the new record.
 
@@ -333,7 +335,7 @@ def record(target: str | None = None, progress: bool = True, log=print, workers:
     with tempfile.TemporaryDirectory(prefix="lora-companion-record-") as tmp:
         jobs = [Job(nb, notebook_path(nb), {}) for nb in ids]
         staged_nbs = {}
-        for job, executed in zip(jobs, _execute_all(jobs, Path(tmp), progress, log, workers)):
+        for job, executed in zip(jobs, _execute_all(jobs, Path(tmp), progress, log, workers, scheduler)):
             ledger.notebook_claims(executed, job.notebook)
             staged_nbs[job.source] = Path(tmp) / f"{job.slug}.ipynb"
         page_files = [dashboard.PAGE, dashboard.SEED_CHECK, *dashboard.tallies([]).keys()]
