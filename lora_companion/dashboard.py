@@ -93,14 +93,16 @@ def stable(claims: list[dict], check: dict) -> list[dict]:
 
 def seed_summary(claims: list[dict], check: dict) -> str:
     """One sentence: how many theorem/empirical verdicts agree across the record's seed and the checked seeds."""
-    main = counted(claims)
+    unchecked = [c["id"] for c in counted(claims) if not seed_verdicts(c, check)]
+    main = [c for c in counted(claims) if c["id"] not in unchecked]
     stable_ = stable(claims, check)
     differ = [c["id"] for c in main if c not in stable_]
     seeds = ", ".join(str(r["seed"]) for r in check["runs"])
     text = (f"Reruns of the whole book at seeds {seeds} (book profile), against the record's seed "
             f"{check.get('record_seed', 0)}: **{len(stable_)} of {len(main)} theorem and empirical verdicts agree at "
             f"every seed**")
-    return text + (f"; not stable: {', '.join(differ)}" if differ else "")
+    text += f"; not stable: {', '.join(differ)}" if differ else ""
+    return text + (f"; not yet in the seed check (added after it ran): {', '.join(unchecked)}" if unchecked else "")
 
 
 def threshold_changes() -> list[dict]:
@@ -153,8 +155,10 @@ def tally(claims: list[dict], check: dict | None = None, link: str | None = None
     how many verdicts agree at every seed of the seed check, and ``link`` (MyST) to the claims."""
     text = summary(claims) + "."
     if check:
+        checked = [c for c in counted(claims) if seed_verdicts(c, check)]
         text += (f" Verdicts that agree at every seed of the seed check: {len(stable(claims, check))} of "
-                 f"{len(counted(claims))}.")
+                 f"{len(checked)} checked" + (f" ({len(counted(claims)) - len(checked)} added since)"
+                                              if len(checked) < len(counted(claims)) else "") + ".")
     return "\n".join(["```{container} tally", text + (f" {link}" if link else ""), "```", ""])
 
 
