@@ -7,9 +7,9 @@ import torch
 from lora_companion.experiments import fails_loudly as FL
 from lora_companion.experiments.fails_loudly.lora_runs import init_factors, train_lora
 
-M, N_IN, N_TRAIN, R, RUNS, STEPS, LR, LAM = 16, 8, 128, 4, 8, 1000, 0.2, 0.01
-WORK = (f"A2: GD on the LoRA objective with weight decay, tanh network m = {M}, n = {N_IN}, N = {N_TRAIN}, "
-        f"r = {R}, {RUNS} runs from the standard init, {STEPS} steps")
+M, N_IN, N_TRAIN, R, RUNS, STEPS, LR, LAM = 16, 8, 128, 4, 32, 1000, 0.2, 0.01
+WORK = (f"A2/A3: GD on the LoRA objective with weight decay, tanh network m = {M}, n = {N_IN}, N = {N_TRAIN}, "
+        f"r = {R}, {RUNS} runs from the standard init (A3's batch: scales × seeds), {STEPS} steps")
 TASK = FL.teacher_student(M, N_IN, N_TRAIN, 100, 2, 1.0, 0.01, torch.Generator().manual_seed(0))
 
 

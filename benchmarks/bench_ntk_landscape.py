@@ -7,10 +7,10 @@ import torch
 from lora_companion.experiments import ntk_landscape as E
 from lora_companion.experiments.ntk_landscape.factored import init_factors
 
-N, K, M, SEEDS, STEPS, LR, LAM = 24, 1, 10, 3, 1000, 0.4, 0.05
+N, K, M, SEEDS, STEPS, LR, LAM = 24, 1, 10, 18, 1000, 0.4, 0.05
 RANKS, INITS = [1, 2, 3, 4], ["standard", "large"]
-WORK = (f"E2: GD on the LoRA objective with weight decay, m = n = {M}, N = {N}, {SEEDS} datasets × ranks "
-        f"{RANKS[0]}–{RANKS[-1]} × {len(INITS)} inits, {STEPS} steps")
+WORK = (f"E2: GD on the LoRA objective with weight decay, m = n = {M}, N = {N}, {SEEDS} datasets (the book's E2 "
+        f"batch: 3 sizes × 6 seeds) × ranks {RANKS[0]}–{RANKS[-1]} × {len(INITS)} inits, {STEPS} steps")
 TASK = E.random_task([N], K, M, M, SEEDS, torch.Generator().manual_seed(0))
 LAMS = torch.full((SEEDS,), LAM, dtype=torch.float64)
 
@@ -44,7 +44,7 @@ def agree(pkg, ref) -> bool:
 
 
 def flops() -> float:
-    """The package's arithmetic per run and step: ⟨G, δ⟩ and its gradient Σ r_i G_i (2·NK·mn multiply-adds), the
-    product UVᵀ and the factor gradients (3·mn·r_max)."""
+    """The package's arithmetic per run and step: ⟨G, δ⟩ and its closed-form gradient Σ r_i G_i (2·NK·mn
+    multiply-adds), the product UVᵀ and the factor gradients (3·mn·r_max)."""
     runs = SEEDS * len(RANKS) * len(INITS)
     return runs * (STEPS + 1) * 2 * (2 * N * K * M * M + 3 * M * M * max(RANKS))

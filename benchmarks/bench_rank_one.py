@@ -7,9 +7,9 @@ import torch
 from lora_companion import student_teacher as st
 from lora_companion.experiments.rank_one.tasks import make_problem, step_sizes
 
-D, K, RUNS, BATCH, STEPS, EVERY, C, RHO = 64, 4, 8, 16, 800, 16, 0.05, 1.0
-WORK = (f"B2: spherical online SGD, ReLU student–teacher, d = {D}, k = {K}, {RUNS} runs, batch {BATCH}, "
-        f"{STEPS} steps, overlap every {EVERY} steps")
+D, K, RUNS, BATCH, STEPS, EVERY, C, RHO = 64, 4, 120, 16, 300, 16, 0.05, 1.0
+WORK = (f"B2: spherical online SGD, ReLU student–teacher, d = {D}, k = {K}, {RUNS} runs (the size of the book's "
+        f"d sweep batch), batch {BATCH}, {STEPS} steps, overlap every {EVERY} steps")
 _gen = torch.Generator().manual_seed(0)
 PROBLEM = make_problem(["relu"] * RUNS, [D] * RUNS, [K] * RUNS, [RHO] * RUNS, [False] * RUNS, _gen)
 LR = step_sizes(PROBLEM, C, BATCH, _gen)
@@ -51,6 +51,6 @@ def agree(pkg, ref) -> bool:
 
 
 def flops() -> float:
-    """The package's arithmetic per run and step: the student's and the teacher's pre-activations (2·B·k·d), the
-    gradient ∇W (B·k·d) and ∇v (k·d) multiply-adds."""
-    return RUNS * STEPS * 2 * (3 * BATCH * K * D + K * D)
+    """The package's arithmetic per run and step (``student_teacher.factored_grads``): one product of the batch with
+    [W₀ᵀ | v | v*] (B·d·(k + 2) multiply-adds) and ∇v = xᵀc (B·d); the reference forms W and ∇W (3·B·k·d)."""
+    return RUNS * STEPS * 2 * (BATCH * D * (K + 3))

@@ -22,6 +22,10 @@ from .figure_files import EMBED_ENV
 
 #: environment variables a notebook reads that the client's run sets; they travel with each task
 FORWARDED_ENV = (EMBED_ENV,)
+#: set by Dask's nanny for its worker processes (``distributed.nanny.pre-spawn-environ``), not meant for the kernels
+#: a worker starts: glibc's malloc trim threshold of 64 KiB returns every freed tensor's pages to the system, so a
+#: kernel that allocates and frees large tensors spends its time in page faults (twice the wall time, measured)
+WORKER_ONLY_ENV = ("MALLOC_TRIM_THRESHOLD_",)
 
 
 def execute_task(job, env: dict[str, str], progress: bool = False) -> dict[str, bytes]:
@@ -30,11 +34,12 @@ def execute_task(job, env: dict[str, str], progress: bool = False) -> dict[str, 
     from . import runner
     from .runner import RUN_DIR_ENV
 
-    saved = {k: os.environ.get(k) for k in (*env, RUN_DIR_ENV)}
+    saved = {k: os.environ.get(k) for k in (*env, RUN_DIR_ENV, *WORKER_ONLY_ENV)}
     with tempfile.TemporaryDirectory(prefix="lora-companion-task-") as tmp:
         folder = Path(tmp)
         try:
-            os.environ.pop(RUN_DIR_ENV, None)
+            for k in (RUN_DIR_ENV, *WORKER_ONLY_ENV):
+                os.environ.pop(k, None)
             os.environ.update({k: (str(folder) if k == RUN_DIR_ENV else v) for k, v in env.items()})
             runner.execute(job, folder / f"{job.slug}.ipynb", progress)
         finally:

@@ -59,9 +59,9 @@ def prox_residual(loss_grad: Callable, X: torch.Tensor, lam: torch.Tensor, step:
 
 
 def solve_nuclear(loss_fn, shape, lam, *, lipschitz, max_iter=5000, tol=1e-10, x0=None, accelerated=True,
-                  check_every=10, record_every=0) -> ConvexSolution:
-    """min_X loss_fn(X) + lam ||X||_* for a batch (loss_fn: (B,m,n)->(B,), convex and smooth; gradient by autograd
-    or torch.func); accelerated proximal gradient (FISTA, Beck & Teboulle 2009, with restart) with SVT
+                  check_every=10, record_every=0, loss_grad=None) -> ConvexSolution:
+    """min_X loss_fn(X) + lam ||X||_* for a batch (loss_fn: (B,m,n)->(B,), convex and smooth; gradient
+    ``loss_grad`` ((B,m,n)->(B,m,n), e.g. in closed form) or else by torch.func); accelerated proximal gradient (FISTA, Beck & Teboulle 2009, with restart) with SVT
     (lora_companion.linalg.svt); lam a float or a (B,) tensor; stops when every run's residual <= tol; float64.
 
     ``lipschitz`` (float or (B,)) bounds the Lipschitz constant of ∇loss; the step is 1/lipschitz. Restart: the
@@ -82,7 +82,7 @@ def solve_nuclear(loss_fn, shape, lam, *, lipschitz, max_iter=5000, tol=1e-10, x
     step = 1.0 / torch.as_tensor(lipschitz, dtype=X.dtype, device=X.device).expand(B)
     if (lam < 0).any() or not torch.isfinite(step).all() or (step <= 0).any():
         raise ValueError("lam must be ≥ 0 and lipschitz finite and > 0")
-    g = _batched_grad(loss_fn)
+    g = _batched_grad(loss_fn) if loss_grad is None else loss_grad
 
     def objective(Z):
         return loss_fn(Z) + lam * nuclear_norm(Z)

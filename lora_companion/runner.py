@@ -107,13 +107,14 @@ def _clean(nb) -> None:
         cell.metadata.pop("execution", None)
 
 
-def execute(job: Job, output: Path, progress: bool) -> nbformat.NotebookNode:
-    """Execute one job into ``output`` with papermill; a failure becomes a :class:`RunError` naming the notebook."""
+def execute(job: Job, output: Path, progress: bool, km=None) -> nbformat.NotebookNode:
+    """Execute one job into ``output`` with papermill (on the started kernel ``km`` if given, which the caller
+    shuts down); a failure becomes a :class:`RunError` naming the notebook."""
     import papermill
 
     try:
         papermill.execute_notebook(str(job.source), str(output), parameters=job.parameters, cwd=str(BOOK),
-                                   kernel_name="python3", progress_bar=progress)
+                                   kernel_name="python3", progress_bar=progress, km=km)
     except papermill.PapermillExecutionError as err:
         raise RunError(f"notebook {job.notebook} failed in cell {err.exec_count}: {err.ename}: {err.evalue}") from None
     except (KeyboardInterrupt, SystemExit):
@@ -274,17 +275,35 @@ def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: in
         from . import cluster
 
         return cluster.execute_all(jobs, folder, log, workers, scheduler)
+    from .kernels import WarmKernel
+
+    def kernel_env(job: Job) -> dict[str, str]:
+        env = dict(os.environ)
+        if env.get(RUN_DIR_ENV):   # inside a run: figure files go beside the notebook
+            env[RUN_DIR_ENV] = str(folder / job.subdir)
+        return env
+
     nbs = []
-    for i, job in enumerate(jobs, 1):
-        where = f"{job.subdir} " if job.subdir else ""
-        log(f"[{i}/{len(jobs)}] {where}{job.notebook} "
-            f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
-        t0 = time.perf_counter()
-        (folder / job.subdir).mkdir(parents=True, exist_ok=True)
-        if os.environ.get(RUN_DIR_ENV):   # inside a run: figure files go beside the notebook
-            os.environ[RUN_DIR_ENV] = str(folder / job.subdir)
-        nbs.append(execute(job, folder / job.subdir / f"{job.slug}.ipynb", progress))
-        log(f"      {job.notebook} done in {time.perf_counter() - t0:.1f} s")
+    warm = WarmKernel(str(BOOK), kernel_env(jobs[0])) if jobs else None
+    try:
+        for i, job in enumerate(jobs, 1):
+            where = f"{job.subdir} " if job.subdir else ""
+            log(f"[{i}/{len(jobs)}] {where}{job.notebook} "
+                f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
+            t0 = time.perf_counter()
+            (folder / job.subdir).mkdir(parents=True, exist_ok=True)
+            km, warm = warm.take(), (WarmKernel(str(BOOK), kernel_env(jobs[i])) if i < len(jobs) else None)
+            if os.environ.get(RUN_DIR_ENV):
+                os.environ[RUN_DIR_ENV] = str(folder / job.subdir)
+            try:
+                nbs.append(execute(job, folder / job.subdir / f"{job.slug}.ipynb", progress, km))
+            finally:
+                if km is not None and km.has_kernel:
+                    km.shutdown_kernel(now=True)
+            log(f"      {job.notebook} done in {time.perf_counter() - t0:.1f} s")
+    finally:
+        if warm is not None:
+            warm.shutdown()
     return nbs
 
 

@@ -34,6 +34,12 @@ class Activations:
         self.onehot = torch.tensor([[float(p == n) for n in self.names] for p in per_run], dtype=dtype,
                                    device=device)
 
+    def take(self, idx) -> "Activations":
+        """The activations of the runs ``idx`` (an index tensor or a slice)."""
+        out = Activations.__new__(Activations)
+        out.names, out.onehot = self.names, self.onehot[idx]
+        return out
+
     def _mix(self, z: torch.Tensor, which: int) -> torch.Tensor:
         shape = (-1,) + (1,) * (z.dim() - 1)
         return sum(self.onehot[:, j].view(shape) * hermite.FUNCTIONS[n][which](z) for j, n in enumerate(self.names))
@@ -82,6 +88,11 @@ class Problem:
 
     def teacher(self, x: torch.Tensor) -> torch.Tensor:
         return forward(self.W_star, self.a, x, self.act)
+
+    def take(self, idx) -> "Problem":
+        """The runs ``idx`` (an index tensor or a slice) as a Problem of their own."""
+        return Problem(W0=self.W0[idx], a=self.a[idx], u_star=self.u_star[idx], v_star=self.v_star[idx],
+                       xi=self.xi[idx], mask=self.mask[idx], act=self.act.take(idx))
 
 
 def unit_vectors(R: int, mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -150,10 +161,34 @@ class Trajectory:
     failed: torch.Tensor
 
 
+def factored_grads(problem: Problem, u: torch.Tensor, v: torch.Tensor, x: torch.Tensor):
+    """Closed-form mini-batch gradients of L = mean_b ½(f_W(x_b) − f*(x_b))² for W = W0 + u vᵀ, without forming W:
+    one product x·[W0ᵀ | v | v*] gives the student's pre-activations W0x + u⟨v, x⟩ and the teacher's
+    W0x + ξu*⟨v*, x⟩, then
+
+        ∂L/∂u_i = mean_b e_b a_i σ'(z_bi) ⟨v, x_b⟩,    ∂L/∂v = mean_b e_b (Σ_i a_i u_i σ'(z_bi)) x_b,
+
+    with e = f − y. Returns (loss (R,), ∂L/∂u (R, k), ∂L/∂v (R, d)); O(R·B·d·k) per step (tested against autograd)."""
+    k = u.shape[1]
+    proj = torch.cat([problem.W0, v[:, None, :], problem.v_star[:, None, :]], 1)      # (R, k+2, d)
+    P = torch.bmm(x, proj.mT)                                                          # (R, B, k+2)
+    base, s, s_star = P[..., :k], P[..., k], P[..., k + 1]
+    z = base + u[:, None, :] * s[..., None]
+    z_star = base + (problem.xi[:, None] * problem.u_star)[:, None, :] * s_star[..., None]
+    a = problem.a[:, None, :]
+    e = (problem.act.value(z) * a).sum(-1) - (problem.act.value(z_star) * a).sum(-1)  # (R, B)
+    w = e[..., None] * a * problem.act.deriv(z)                                        # (R, B, k)
+    B = x.shape[1]
+    gu = (w * s[..., None]).sum(1) / B
+    gv = torch.bmm((w * u[:, None, :]).sum(-1)[:, None, :], x)[:, 0] / B
+    return 0.5 * e.square().mean(-1), gu, gv * problem.mask
+
+
 def online_sgd(problem: Problem, mode: str, *, steps: int, lr: torch.Tensor | float, gen: torch.Generator,
                batch: int = 1, record_every: int = 1, lr_u: torch.Tensor | float | None = None, W_init: torch.Tensor | None = None,
                v_init: torch.Tensor | None = None, u_scale: torch.Tensor | None = None,
-               x_test: torch.Tensor | None = None, X_stream: torch.Tensor | None = None) -> Trajectory:
+               x_test: torch.Tensor | None = None, X_stream: torch.Tensor | None = None,
+               budget: torch.Tensor | None = None) -> Trajectory:
     """Online SGD from the base model, one fresh mini-batch of ``batch`` samples per step.
 
     Modes (W = the student's hidden weights; η = ``lr`` per run, e.g. c/d_r):
@@ -166,54 +201,86 @@ def online_sgd(problem: Problem, mode: str, *, steps: int, lr: torch.Tensor | fl
     * ``full`` — every entry of W trained by plain SGD from ``W_init`` (default W0): full fine-tuning, or
       training from scratch when ``W_init`` is a fresh random initialization.
 
+    ``sphere`` and ``lora`` use :func:`factored_grads` (W is never formed); ``full`` uses :func:`loss_and_grad`.
     ``X_stream`` (steps, R, batch, d), if given, replaces the random draws (to reuse the very samples elsewhere).
+    ``budget`` (R,), if given, stops run r once it has seen ``budget[r]`` samples (its later records are NaN):
+    runs are processed in order of decreasing budget, so the live runs are a leading slice of every tensor and a
+    finished run costs nothing.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if steps < 1 or batch < 1 or record_every < 1:
         raise ValueError(f"steps, batch and record_every must be ≥ 1, got {steps}, {batch}, {record_every}")
     R = problem.W0.shape[0]
-    lr = torch.as_tensor(lr, dtype=problem.W0.dtype, device=problem.W0.device).expand(R)
-    lr_u = lr if lr_u is None else torch.as_tensor(lr_u, dtype=lr.dtype, device=lr.device).expand(R)
+    dtype, device = problem.W0.dtype, problem.W0.device
+    lr = torch.as_tensor(lr, dtype=dtype, device=device).expand(R)
+    lr_u = lr if lr_u is None else torch.as_tensor(lr_u, dtype=dtype, device=device).expand(R)
     v = unit_vectors(R, problem.mask, gen) if v_init is None else v_init.clone()
     u = problem.xi[:, None] * problem.u_star if u_scale is None else u_scale
     if mode == "lora":
         u = torch.zeros_like(problem.u_star)
     W = (problem.W0 if W_init is None else W_init).clone()
+    if budget is None:
+        order, live = torch.arange(R), torch.full((steps + 1,), R)
+    else:
+        if mode == "full" or X_stream is not None:
+            raise ValueError("budget applies to the sphere and lora modes with fresh draws")
+        budget = torch.as_tensor(budget, dtype=torch.float64).cpu()
+        order = torch.sort(budget, descending=True, stable=True).indices
+        live = (budget[None, :] >= batch * torch.arange(steps + 1, dtype=torch.float64)[:, None]).sum(1)
+    back = torch.argsort(order)
+    P = problem.take(order.to(device))
+    lr, lr_u, v, u, W = lr[order], lr_u[order], v[order], u[order], W[order]
     y_test = problem.teacher(x_test) if x_test is not None else None
-    failed = torch.zeros(R, dtype=torch.bool, device=W.device)
+    x_test = x_test[order] if x_test is not None else None
+    y_test = y_test[order] if y_test is not None else None
+    failed = torch.zeros(R, dtype=torch.bool, device=device)
     rec_s, rec_m, rec_e = [], [], []
+    nan = torch.full((R,), float("nan"), dtype=dtype, device=device)
 
-    def weights():
-        return W if mode == "full" else problem.W0 + u[:, :, None] * v[:, None, :]
+    def weights(n=R):
+        return W[:n] if mode == "full" else P.W0[:n] + u[:n, :, None] * v[:n, None, :]
 
-    def record(step):
-        Wc = weights()
+    def record(step, n):
         rec_s.append(step * batch)
-        rec_m.append(overlap(mode, u, v, problem))
+        rec_m.append(torch.cat([overlap(mode, u[:n], v[:n], Pn), nan[n:]]))
         if x_test is not None:
-            rec_e.append(relative_mse(Wc, problem, x_test, y_test))
-        failed.logical_or_(~torch.isfinite(Wc).flatten(1).all(-1))
+            rec_e.append(torch.cat([relative_mse(weights(n), Pn, x_test[:n], y_test[:n]), nan[n:]]))
+        state = W[:n].flatten(1) if mode == "full" else torch.cat([u[:n], v[:n]], 1)
+        failed[:n].logical_or_(~torch.isfinite(state).all(-1))
 
-    record(0)
+    Pn, n = P, R
+    record(0, n)
     for step in range(1, steps + 1):
-        x = problem.sample(batch, gen) if X_stream is None else X_stream[step - 1]
-        _, g = loss_and_grad(weights(), problem.a, x, problem.teacher(x), problem.act)
-        if mode == "full":
-            W = W - lr[:, None, None] * g
-        elif mode == "lora":
-            gu, gv = torch.einsum("rkd,rd->rk", g, v), torch.einsum("rkd,rk->rd", g, u)
-            u, v = u - lr_u[:, None] * gu, v - lr[:, None] * gv
+        if int(live[step]) != n:
+            n = int(live[step])
+            Pn = P.take(slice(0, n))
+            if n == 0:
+                break
+        if X_stream is None:
+            x = torch.randn(n, batch, P.mask.shape[1], generator=gen, dtype=torch.float32).to(device, dtype)
         else:
-            gv = torch.einsum("rkd,rk->rd", g, u)
-            gv = gv - (gv * v).sum(-1, keepdim=True) * v
-            v = v - lr[:, None] * gv
-            v = v / v.norm(dim=-1, keepdim=True)
+            x = X_stream[step - 1][order.to(X_stream.device)].to(device)
+        if mode == "full":
+            _, g = loss_and_grad(W, P.a, x * P.mask[:, None, :], P.teacher(x * P.mask[:, None, :]), P.act)
+            W = W - lr[:, None, None] * g
+        else:
+            _, gu, gv = factored_grads(Pn, u[:n], v[:n], x)
+            if mode == "lora":
+                u = torch.cat([u[:n] - lr_u[:n, None] * gu, u[n:]])
+                v = torch.cat([v[:n] - lr[:n, None] * gv, v[n:]])
+            else:
+                vn = v[:n]
+                gv = gv - (gv * vn).sum(-1, keepdim=True) * vn
+                vn = vn - lr[:n, None] * gv
+                v = torch.cat([vn / vn.norm(dim=-1, keepdim=True), v[n:]])
         if step % record_every == 0 or step == steps:
-            record(step)
-    empty = torch.empty(0, R, dtype=W.dtype, device=W.device)
-    return Trajectory(samples=torch.tensor(rec_s, dtype=torch.float64), overlap=torch.stack(rec_m),
-                      mse=torch.stack(rec_e) if rec_e else empty, W=weights(), failed=failed)
+            record(step, n)
+    if live[-1] == 0 and rec_s[-1] != steps * batch:
+        record(steps, 0)
+    empty = torch.empty(0, R, dtype=dtype, device=device)
+    return Trajectory(samples=torch.tensor(rec_s, dtype=torch.float64), overlap=torch.stack(rec_m)[:, back],
+                      mse=torch.stack(rec_e)[:, back] if rec_e else empty, W=weights()[back], failed=failed[back])
 
 
 def overlap(mode: str, u: torch.Tensor, v: torch.Tensor, problem: Problem) -> torch.Tensor:

@@ -10,20 +10,23 @@ from lora_companion.experiments.real_model import ntk as N
 SEEDS = 6
 
 
-def _lora_one(*, one_step_gain=2.0, lora_gap=0.5, lora_one_gap=0.1, energy=0.8, final_gain=1.0):
+def _lora_one(*, one_step_gain=0.05, lora_gap=0.5, lora_one_gap=0.1, energy=0.8, final_gain=0.05):
     """A LoRAOneResult whose statistics are set by hand (a small per-seed spread keeps the bootstrap honest)."""
     jit = torch.linspace(-0.05, 0.05, SEEDS)
     t = torch.arange(11.0)
     full = torch.exp(-0.2 * t).expand(SEEDS, -1)
     loss = {"full": full, "lora": full * torch.exp(torch.tensor(lora_gap) + jit)[:, None],
             "lora_one": full * torch.exp(torch.tensor(lora_one_gap) + jit)[:, None]}
-    acc = {"lora": torch.full((SEEDS, 3), 80.0), "lora_one": (80.0 + final_gain + jit)[:, None].expand(-1, 3)}
-    pre = torch.full((SEEDS,), 80.0)
+    small = jit / 100
+    acc = {"lora": torch.full((SEEDS, 2), 80.0), "lora_one": torch.full((SEEDS, 2), 80.0)}
+    ce = {"lora": torch.full((SEEDS, 2), 0.4), "lora_one": (0.4 - final_gain + small)[:, None].expand(-1, 2)}
+    pre, pre_ce = torch.full((SEEDS,), 80.0), torch.full((SEEDS,), 0.4)
     etas = [0.01, 0.1]
     os_loss = torch.tensor([[0.5, 0.4]]).expand(SEEDS, -1)         # η = 0.1 picked by the training loss
-    os_test = torch.stack([pre - 5.0, pre + one_step_gain + jit], -1)
-    return L.LoRAOneResult(("full", "lora", "lora_one"), loss, acc, [0, 5, 10], {}, pre, etas, os_loss, os_test,
-                           energy + jit, 8, 8 / 384)
+    os_test = pre[:, None].expand(-1, 2)
+    os_ce = torch.stack([pre_ce + 0.1, pre_ce - one_step_gain + small], -1)
+    return L.LoRAOneResult(("full", "lora", "lora_one"), loss, acc, ce, [0, 10], {}, pre, pre_ce, etas, os_loss,
+                           os_test, os_ce, energy + jit, 8, 8 / 384)
 
 
 def _ntk(worst_excess=0):
@@ -47,13 +50,13 @@ def _loud(norm_ratio=4.0, acc_drop=3.0, srank_gain=2.0):
 
 CONTROLS = {
     "loraone-minilm-one-step": (lambda: L.lora_one_claims(_lora_one()),
-                                lambda: L.lora_one_claims(_lora_one(one_step_gain=-2.0))),
+                                lambda: L.lora_one_claims(_lora_one(one_step_gain=-0.05))),
     "loraone-minilm-tracks-full": (lambda: L.lora_one_claims(_lora_one()),
                                    lambda: L.lora_one_claims(_lora_one(lora_gap=0.1, lora_one_gap=0.5))),
     "loraone-minilm-alignment": (lambda: L.lora_one_claims(_lora_one()),
                                  lambda: L.lora_one_claims(_lora_one(energy=0.05))),
-    "loraone-minilm-final-accuracy": (lambda: L.lora_one_claims(_lora_one()),
-                                      lambda: L.lora_one_claims(_lora_one(final_gain=-1.0))),
+    "loraone-minilm-final-loss": (lambda: L.lora_one_claims(_lora_one()),
+                                  lambda: L.lora_one_claims(_lora_one(final_gain=-0.05))),
     "ntk-minilm-rank-below-pataki": (lambda: N.ntk_claims(_ntk()), lambda: N.ntk_claims(_ntk(worst_excess=1))),
     "loud-minilm-large-init-norm": (lambda: F.loud_claims(_loud()), lambda: F.loud_claims(_loud(norm_ratio=0.5))),
     "loud-minilm-large-init-accuracy": (lambda: F.loud_claims(_loud()), lambda: F.loud_claims(_loud(acc_drop=-3.0))),

@@ -134,3 +134,14 @@ def test_figures_pass_the_house_lint():
                 FL.plot_constants(FL.RSCProfile([2, 4, 6, 8], mc, [-0.004, -0.008, -0.008, -0.009], -0.0089)),
                 FL.plot_lemma1(runs, 8)):
         assert figures.lint(fig) == []
+
+
+def test_closed_form_loss_gradients_match_autograd():
+    gen = torch.Generator().manual_seed(3)
+    for task in (FL.teacher_student(5, 4, 30, 10, 2, 1.0, 0.1, gen), FL.matrix_sensing(4, 3, 40, 2, 1.0, 0.1, gen)):
+        m, n = task.shape
+        X = torch.randn(3, m, n, generator=gen, dtype=torch.float64).requires_grad_(True)
+        loss, g = task.loss_and_grad(X.detach())
+        auto_loss = FL.batched_loss(task)(X)
+        auto, = torch.autograd.grad(auto_loss.sum(), X)
+        assert torch.allclose(loss, auto_loss.detach(), atol=1e-12) and torch.allclose(g, auto, atol=1e-12)

@@ -3,6 +3,7 @@ function failing on a deliberately broken result."""
 import math
 from dataclasses import replace
 
+import pytest
 import torch
 
 from lora_companion.claims import NOT_REPRODUCED, REPRODUCED
@@ -111,3 +112,12 @@ def test_figures_follow_the_house_style():
                        loss_true=torch.linspace(1, 0.1, 5)[:, None].expand(5, 3), loss_lin=torch.linspace(1, 0.1, 5),
                        steps=torch.arange(5))
     assert figures.lint(E.plot_drift(dr)) == []
+
+
+@pytest.mark.parametrize("loss", ["squared", "ce"])
+def test_closed_form_risk_gradient_matches_autograd(loss):
+    task = E.random_task([3, 5], 3 if loss == "ce" else 2, 4, 3, 2, gen(11), whiten=False, loss=loss)
+    delta = torch.randn(4, 2, 4, 3, generator=gen(12), dtype=torch.float64).requires_grad_(True)
+    risk, g = task.risk_and_grad(delta.detach())
+    auto, = torch.autograd.grad(task.risk(delta).sum(), delta)
+    assert torch.allclose(risk, task.risk(delta).detach(), atol=1e-12) and torch.allclose(g, auto, atol=1e-12)

@@ -160,7 +160,7 @@ def test_an_interrupted_record_leaves_book_unchanged(tmp_path, monkeypatch, fail
     before = _snapshot(book)
     calls = []
 
-    def fake_execute(job, output, progress):  # "executes" by copying, with a visible change
+    def fake_execute(job, output, progress, km=None):  # "executes" by copying, with a visible change
         calls.append(job.notebook)
         if fail_at == "second notebook" and len(calls) == 2:
             raise KeyboardInterrupt
@@ -184,7 +184,7 @@ def test_an_interrupted_record_leaves_book_unchanged(tmp_path, monkeypatch, fail
 def test_record_replaces_all_files_when_everything_succeeded(tmp_path, monkeypatch):
     book = _fake_book(tmp_path, monkeypatch)
 
-    def fake_execute(job, output, progress):
+    def fake_execute(job, output, progress, km=None):
         nb = nbformat.read(job.source, as_version=4)
         nb.metadata["re-recorded"] = True
         nbformat.write(nb, output)

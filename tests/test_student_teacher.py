@@ -60,3 +60,29 @@ def test_kernel_predictor_exact_on_linear_in_W_target():
     x_new = P.sample(50, gen)
     assert torch.allclose(st.kernel_predict(P.W0, P.a, P.act, fit, x_new),
                           st.kernel_predict(P.W0, P.a, P.act, delta, x_new), atol=1e-8)
+
+
+def test_factored_gradients_match_autograd():
+    P, gen = _problem(["relu", "tanh", "he3", "he4"], dims=[5, 12, 12, 8])
+    x = torch.randn(4, 6, 12, generator=gen, dtype=torch.float64)       # unmasked: the closed form ignores the rest
+    u = torch.randn(4, 3, generator=gen, dtype=torch.float64).requires_grad_(True)
+    v = (st.unit_vectors(4, P.mask, gen) + 0.1).mul(P.mask).requires_grad_(True)
+    loss, gu, gv = st.factored_grads(P, u.detach(), v.detach(), x)
+    xm = x * P.mask[:, None, :]
+    W = P.W0 + u[:, :, None] * v[:, None, :]
+    auto_loss = 0.5 * (st.forward(W, P.a, xm, P.act) - P.teacher(xm)).square().mean(-1)
+    au, av = torch.autograd.grad(auto_loss.sum(), (u, v))
+    assert torch.allclose(loss, auto_loss.detach(), atol=1e-12)
+    assert torch.allclose(gu, au, atol=1e-10) and torch.allclose(gv, av * P.mask, atol=1e-10)
+
+
+def test_budget_stops_runs_past_their_budget():
+    P, gen = _problem(["relu"] * 3, d=10)
+    v0 = st.unit_vectors(3, P.mask, torch.Generator().manual_seed(1))
+    full = st.online_sgd(P, "sphere", steps=30, batch=4, lr=0.05, gen=torch.Generator().manual_seed(2), v_init=v0)
+    cut = st.online_sgd(P, "sphere", steps=30, batch=4, lr=0.05, gen=torch.Generator().manual_seed(2), v_init=v0,
+                        budget=torch.tensor([40.0, 120.0, 120.0]))
+    assert torch.isnan(cut.overlap[11:, 0]).all() and torch.isfinite(cut.overlap[:11, 0]).all()
+    assert torch.isfinite(cut.overlap[:, 1:]).all() and not cut.failed.any()
+    with torch.no_grad():
+        assert torch.equal(cut.samples, full.samples)

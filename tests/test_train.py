@@ -45,3 +45,28 @@ def test_input_errors():
         train(quadratic(torch.ones(2, 2)), p, steps=-1, lr=0.1)
     with pytest.raises(ValueError, match="leading"):
         train(quadratic(torch.ones(2, 2)), {"x": torch.zeros(2, 2), "y": torch.zeros(3, 2)}, steps=1, lr=0.1)
+
+
+def test_factored_gd_matches_autograd_training():
+    from lora_companion.train import factored_gd
+
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
+    L0 = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64)
+    R0 = torch.randn(3, 5, 2, generator=gen, dtype=torch.float64)
+    lam = torch.tensor([0.0, 0.1, 0.3], dtype=torch.float64)
+
+    def loss_and_grad(X):
+        return 0.5 * (X - target).square().sum((-2, -1)), X - target
+
+    fast = factored_gd(loss_and_grad, L0, R0, steps=40, lr=0.05, l2=lam, record_every=7)
+    slow = [train(lambda p, t=target[i:i + 1]: 0.5 * (p["L"] @ p["R"].mT - t).square().sum((-2, -1)),
+                  {"L": L0[i:i + 1], "R": R0[i:i + 1]}, steps=40, lr=0.05, l2=float(lam[i]), record_every=7)
+            for i in range(3)]
+    assert torch.allclose(fast.params["left"], torch.cat([s.params["L"] for s in slow]), atol=1e-12)
+    assert torch.allclose(fast.params["right"], torch.cat([s.params["R"] for s in slow]), atol=1e-12)
+    for k in ("objective", "loss", "grad_norm"):
+        assert torch.allclose(fast.history[k], torch.cat([s.history[k] for s in slow], 1), atol=1e-12)
+    assert torch.equal(fast.steps, slow[0].steps) and not fast.failed.any()
+    boom = factored_gd(lambda X: (X.square().sum((-2, -1)), 1e6 * X), L0, R0, steps=30, lr=1.0)
+    assert boom.failed.all()

@@ -7,7 +7,7 @@ Newton refinement, and every end point measured against F* with its SOSP certifi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch.func import vmap
@@ -15,10 +15,9 @@ from torch.func import vmap
 from ...landscape import Certificate, is_sosp, sosp_certificate
 from ...linalg import nuclear_norm, numerical_rank, singular_values
 from ...lora import LoRAFactors, check_rank
-from ...optim import GD, factory
-from ...train import TrainResult, train
+from ...train import TrainResult, factored_gd
 from .tasks import batched_loss, hessian_max_at_zero
-from .thresholds import EIG_TOL, GLOBAL_GAP, GRAD_TOL
+from .thresholds import EIG_TOL, GLOBAL_GAP, GRAD_TOL, NEWTON_TOL
 
 
 def init_factors(m: int, n: int, r: int, scales: torch.Tensor, gen: torch.Generator, dtype=torch.float64,
@@ -51,20 +50,24 @@ def lora_objective(task, lam: float):
 
 
 def train_lora(task, params, lam: float, *, steps: int, lr: float, lr_per_run: torch.Tensor | None = None) -> TrainResult:
-    """Full-batch gradient descent on L_λ^lora with weight decay as the explicit L2 term ``l2 = λ`` (never AdamW);
-    ``lr_per_run`` (B,) multiplies ``lr`` run by run (to keep very large initializations stable)."""
-    opt = "gd" if lr_per_run is None else factory(GD, lr_per_run=lr_per_run)
-    return train(lora_loss(task), params, steps=steps, lr=lr, l2=lam, optimizer=opt, record_every=max(1, steps // 50))
+    """Full-batch gradient descent on L_λ^lora with weight decay as the explicit L2 term ``l2 = λ`` (never AdamW),
+    gradients in closed form (``train.factored_gd`` with the task's ``loss_and_grad``); ``lr_per_run`` (B,)
+    multiplies ``lr`` run by run (to keep very large initializations stable)."""
+    rate = lr if lr_per_run is None else lr * lr_per_run
+    res = factored_gd(task.loss_and_grad, params["A"], params["B"], steps=steps, lr=rate, l2=lam,
+                      record_every=max(1, steps // 50))
+    return replace(res, params={"A": res.params["left"], "B": res.params["right"]})
 
 
-def newton_polish(task, params, lam: float, iters: int) -> dict[str, torch.Tensor]:
+def newton_polish(task, params, lam: float, iters: int, tol: float = 0.0) -> dict[str, torch.Tensor]:
     """Refine GD end points by damped Newton steps on L_λ^lora (per run, exact Hessian by ``torch.func``) so that
     the SOSP certificate can be checked at a tight gradient tolerance.
 
     Step d = −(H + μI)⁻¹∇ with μ = max(0, −λ_min(H)) + 10⁻⁸·‖H‖ (Levenberg–Marquardt: a descent direction even
     where H is indefinite), accepted only where it lowers the objective (else μ grows tenfold for that run). The
     refinement is local: it converges to the stationary point in whose basin GD stopped, it does not change
-    which basin that is (a step that increases the objective is never taken).
+    which basin that is (a step that increases the objective is never taken). It stops early once every run's
+    gradient norm is ≤ ``tol``.
     """
     from torch.func import grad, hessian
 
@@ -81,6 +84,8 @@ def newton_polish(task, params, lam: float, iters: int) -> dict[str, torch.Tenso
     boost = torch.ones(v.shape[0], dtype=v.dtype, device=v.device)
     for _ in range(iters):
         g = vmap(grad(single))(v)
+        if bool((g.norm(dim=1) <= tol).all()):
+            break
         H = vmap(hessian(single))(v)
         ev = torch.linalg.eigvalsh(H)
         mu = (torch.clamp(-ev[:, 0], min=0) + 1e-8 * ev.abs().max(1).values) * boost
@@ -157,5 +162,5 @@ def run_sweep(task, lam: float, r: int, scales: torch.Tensor, gen: torch.Generat
     params = init_factors(m, n, r, scales, gen, task.X_true.dtype, dev)
     lr_run = stable_lr(params, hessian_max_at_zero(task), lr) if stabilize else None
     res = train_lora(task, params, lam, steps=steps, lr=lr, lr_per_run=lr_run)
-    P = newton_polish(task, res.params, lam, newton_iters)
+    P = newton_polish(task, res.params, lam, newton_iters, tol=NEWTON_TOL)
     return end_points(task, P, res.failed, lam, scales, f_ref)

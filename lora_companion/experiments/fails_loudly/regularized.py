@@ -44,7 +44,7 @@ def regularized_path(task, lams: torch.Tensor, *, max_iter: int, step_scale: flo
     lams = torch.as_tensor(lams, dtype=task.X_true.dtype, device=task.X_true.device)
     lip = step_scale * hessian_max_at_zero(task)
     sol = solve_nuclear(batched_loss(task), (len(lams), m, n), lams, lipschitz=lip, max_iter=max_iter,
-                        tol=PROX_TOL, accelerated=accelerated,
+                        tol=PROX_TOL, accelerated=accelerated, loss_grad=lambda X: task.loss_and_grad(X)[1],
                         x0=torch.zeros(len(lams), m, n, dtype=lams.dtype, device=lams.device))
     return RegularizedPath(lams=lams, X=sol.X, objective=sol.objective, residual=sol.residual,
                            rank=numerical_rank(sol.X), nuclear=nuclear_norm(sol.X),

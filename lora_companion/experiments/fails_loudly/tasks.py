@@ -48,6 +48,14 @@ class TeacherStudent:
         """L_full(X) = (1/2N) Σ (f(W₀ + X; xᵢ) − yᵢ)² for one matrix X (m, n)."""
         return 0.5 * (self.predict(X, self.x) - self.y).square().mean()
 
+    def loss_and_grad(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L_full, ∇L_full) for a batch X (B, m, n), in closed form: with h = tanh(x(W₀ + X)ᵀ) and e = h a − y,
+        ∇L_full = (1/N) ((e ⊗ a) ⊙ (1 − h²))ᵀ x."""
+        h = torch.tanh(self.x @ (self.W0 + X).mT)                          # (B, N, m)
+        e = h @ self.a - self.y                                            # (B, N)
+        g = ((e[..., None] * self.a) * (1 - h.square())).mT @ self.x / len(self.y)
+        return 0.5 * e.square().mean(-1), g
+
     def test_loss(self, X: torch.Tensor) -> torch.Tensor:
         """Held-out squared loss against the noiseless teacher, batched: (B, m, n) → (B,)."""
         return vmap(lambda Z: 0.5 * (self.predict(Z, self.x_test) - self.y_test).square().mean())(X)
@@ -91,6 +99,12 @@ class MatrixSensing:
     def loss(self, X: torch.Tensor) -> torch.Tensor:
         x = X.reshape(-1)
         return 0.5 * x @ (self.H @ x) - self.b @ x + self.c
+
+    def loss_and_grad(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L, ∇L = Hx − b) for a batch X (B, m, n)."""
+        x = X.flatten(-2)
+        Hx = x @ self.H
+        return 0.5 * (x * Hx).sum(-1) - x @ self.b + self.c, (Hx - self.b).reshape(X.shape)
 
     def test_loss(self, X: torch.Tensor) -> torch.Tensor:
         """Recovery error ‖X − X_true‖_F² / ‖X_true‖_F², batched."""

@@ -16,6 +16,9 @@ GLOBAL_GAP = 1e-4
 #: A3: approximate SOSP: ‖∇L_λ^lora‖ ≤ GRAD_TOL and λ_min(∇²L_λ^lora) ≥ −EIG_TOL (absolute, float64)
 GRAD_TOL = 1e-6
 EIG_TOL = 1e-6
+#: Newton refinement stops once every run's gradient norm is below this (a solver tolerance, not a claim threshold:
+#: 10⁻⁶ × GRAD_TOL, so stopping there changes no certificate; quadratic convergence gets there in a few steps)
+NEWTON_TOL = 1e-12
 #: A3: "large norm": a spurious point's ‖X‖_F must exceed this multiple of the largest global end point's
 NORM_FACTOR = 1.5
 #: A3: initialization scales s ≤ this count as "small" (the regime LoRA actually uses: s = 0 is B = 0)

@@ -44,7 +44,18 @@ ASSUMPTION_41 = (3.0, 1.0)
 AUC_GAP_MIN = 0.0
 
 #: thresholds changed after a run had been seen (none: the revisions above changed the tests, not a tuned number)
-THRESHOLD_CHANGES: list[ThresholdChange] = []
+THRESHOLD_CHANGES: list[ThresholdChange] = [
+    ThresholdChange("real_model ONE_STEP_GAIN_MIN (loraone-minilm-one-step)", "0 points of test accuracy",
+                    "0 nats of held-out cross-entropy",
+                    "the statistic changed, not the no-effect threshold: the accuracy gain flipped between "
+                    "inconclusive and reproduced across base seeds (per-seed SD 1.6 points against a mean of "
+                    "0.1-0.2); cross-entropy measures the same held-out improvement without accuracy's 0.26-point "
+                    "steps"),
+    ThresholdChange("real_model FINAL_ACC_GAIN_MIN → FINAL_LOSS_GAIN_MIN (loraone-minilm-final-accuracy → "
+                    "loraone-minilm-final-loss)", "0 points of test accuracy", "0 nats of held-out cross-entropy",
+                    "same reason: the final-accuracy difference (+0.3 points, per-seed SD 0.7) flipped across "
+                    "base seeds"),
+]
 #: Thm 4.2: ‖A_tB_t − Δ‖_F / ‖A_0B_0 − Δ‖_F ≤ (1 − η/4)^t while the error is above this floor (float64 noise).
 CONTRACTION_FLOOR = 1e-9
 #: E7: the tuned one-step rank-r update must raise test accuracy on the new task by at least this (points).

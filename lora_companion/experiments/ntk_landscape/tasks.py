@@ -51,6 +51,23 @@ class LinearTask:
             per = torch.logsumexp(out, -1) - out.gather(-1, self.y[:, None, :, None].expand(*out.shape[:3], 1))[..., 0]
         return (per * self.w[:, None]).sum(-1) / self.N[:, None]
 
+    def risk_and_grad(self, delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(L̂(δ), ∇L̂(δ)) for δ (D, P, m, n), in closed form: ∇L̂ = (1/N) Σ_i w_i Σ_k ρ_ik G_ik with ρ = out − y
+        (squared loss) or softmax(out) − onehot(y) (cross-entropy) — one product with the features each way."""
+        D, Nm, K, m, n = self.G.shape
+        out = self.predict(delta)
+        if self.loss == "squared":
+            res = out - self.y[:, None]
+            per = 0.5 * res.square().sum(-1)
+        else:
+            lse = torch.logsumexp(out, -1, keepdim=True)
+            picked = out.gather(-1, self.y[:, None, :, None].expand(*out.shape[:3], 1))
+            per = (lse - picked)[..., 0]
+            res = (out - lse).exp() - torch.nn.functional.one_hot(self.y, K).to(out.dtype)[:, None]
+        res = res * (self.w / self.N[:, None])[:, None, :, None]
+        grad = res.reshape(D, -1, Nm * K) @ self.G.reshape(D, Nm * K, m * n)
+        return (per * self.w[:, None]).sum(-1) / self.N[:, None], grad.reshape(delta.shape)
+
     def lipschitz(self) -> torch.Tensor:
         """(D,) Lipschitz constant of ∇L̂: ‖G‖²_op/N, times ½ for cross-entropy (softmax Hessian ≼ ½I)."""
         D, Nm, K, m, n = self.G.shape
@@ -121,7 +138,8 @@ def solve_convex(task: LinearTask, lam: torch.Tensor, *, tol: float = 1e-10, max
     """δ*_λ = argmin L̂(δ) + λ‖δ‖_* for every dataset (FISTA with SVT, :func:`landscape.solve_nuclear`)."""
     D, K, m, n = task.shape
     return solve_nuclear(lambda X: task.risk(X[:, None])[:, 0], (D, m, n), lam, lipschitz=task.lipschitz(),
-                         max_iter=max_iter, tol=tol, record_every=record_every, accelerated=accelerated)
+                         max_iter=max_iter, tol=tol, record_every=record_every, accelerated=accelerated,
+                         loss_grad=lambda X: task.risk_and_grad(X[:, None])[1][:, 0])
 
 
 def normalized(task: LinearTask, lam: torch.Tensor, sol: ConvexSolution):

@@ -72,7 +72,8 @@ def scaling(axis: str, xs: list[int], curves: list[tuple[str, bool]], n_seeds: i
     P = make_problem(acts, dims, ks, [rho] * len(acts), glm, gen, device=device)
     lr = step_sizes(P, c, batch, gen)
     steps = int(budget_per_d * max(dims)) // batch
-    tr = st.online_sgd(P, "sphere", steps=steps, batch=batch, lr=lr, gen=gen, record_every=max(1, min(dims) // (4 * batch)))
+    tr = st.online_sgd(P, "sphere", steps=steps, batch=batch, lr=lr, gen=gen, record_every=max(1, min(dims) // (4 * batch)),
+                       budget=budget_per_d * P.dims)
     glm_t = torch.tensor(glm)
     m = torch.where(glm_t, tr.overlap.cpu().abs(), tr.overlap.cpu())
     T = st.hitting_time(tr.samples, m, M_STRONG)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from ... import hf, stats
 from ...claims import Claim, check
 from . import data
 from . import model as M
-from .thresholds import ALIGN_ENERGY_MIN, FINAL_ACC_GAIN_MIN, ONE_STEP_GAIN_MIN, TRACKING_GAIN_MIN
+from .thresholds import ALIGN_ENERGY_MIN, FINAL_LOSS_GAIN_MIN, ONE_STEP_GAIN_MIN, TRACKING_GAIN_MIN
 
 METHODS = ("full", "lora", "lora_one", "lora_ga", "pissa")
 LABELS = {"full": "full FT (q, v)", "lora": "LoRA", "lora_one": "LoRA-One (ours)", "lora_ga": "LoRA-GA (PEFT)",
@@ -39,19 +40,28 @@ class Split:
     head: nn.Linear
 
 
+@lru_cache(maxsize=2)
+def pool_activations(max_tokens: int, n_top: int) -> M.Cached:
+    """The frozen bottom's activations of every polar VADER entry with ≤ ``max_tokens`` tokens, computed once."""
+    lex = data.vader_polarity()
+    return M.bottom_activations([lex.text[i] for i in M.short_entries(lex.text, max_tokens)], n_top)
+
+
 @torch.no_grad()
 def make_split(n_head: int, n_train: int, n_test: int, n_top: int, max_tokens: int, head_wd: float,
-               gen: torch.Generator) -> Split:
+               gen: torch.Generator, pooled: bool = False) -> Split:
     """Draw disjoint head/train/test splits of the polar VADER entries with ≤ ``max_tokens`` tokens (special tokens
-    included), run the frozen bottom once, and fit the head on the pre-trained top's features of the head split."""
+    included), run the frozen bottom on them (``pooled``: take them from :func:`pool_activations`, cheaper when
+    many splits are drawn), and fit the head on the pre-trained top's features of the head split."""
     lex = data.vader_polarity()
     pool = M.short_entries(lex.text, max_tokens)
     if n_head + n_train + n_test > len(pool):
         raise ValueError(f"n_head + n_train + n_test = {n_head + n_train + n_test} exceeds the {len(pool)} polar "
                          f"entries with max_tokens ≤ {max_tokens}")
-    h_i, tr_i, te_i = (pool[i] for i in data.split(len(pool), (n_head, n_train, n_test), gen))
-    idx = torch.cat([h_i, tr_i, te_i])
-    cached = M.bottom_activations([lex.text[i] for i in idx], n_top)
+    pos = torch.cat(data.split(len(pool), (n_head, n_train, n_test), gen))
+    idx = pool[pos]
+    cached = (pool_activations(max_tokens, n_top)[pos] if pooled
+              else M.bottom_activations([lex.text[i] for i in idx], n_top))
     y = lex.label[idx]
     feats = M.Top(n_top, nn.Linear(1, 1)).features(cached[:n_head])
     head = M.fit_head(feats, y[:n_head], head_wd)
@@ -93,9 +103,16 @@ def build(method: str, split: Split, n_top: int, r: int, alpha: float, s: float,
     return model
 
 
+@torch.no_grad()
+def evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
+    """(test accuracy in %, held-out cross-entropy) of ``model`` on the test split."""
+    logits = model(split.test)
+    return M.accuracy(logits, split.y_test), nn.functional.cross_entropy(logits, split.y_test).item()
+
+
 def train(model: nn.Module, split: Split, steps: int, lr: float, eval_at: list[int]):
-    """Full-batch Adam on the trainable parameters; returns (train-loss curve (steps+1,), test accuracy at
-    ``eval_at``)."""
+    """Full-batch Adam on the trainable parameters; returns (train-loss curve (steps+1,), (test accuracy, held-out
+    cross-entropy) at ``eval_at`` (len(eval_at), 2))."""
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     losses, accs = [], []
@@ -103,8 +120,7 @@ def train(model: nn.Module, split: Split, steps: int, lr: float, eval_at: list[i
         loss = _loss(model, split)
         losses.append(loss.item())
         if t in eval_at:
-            with torch.no_grad():
-                accs.append(M.accuracy(model(split.test), split.y_test))
+            accs.append(evaluate(model, split))
         if t == steps:
             break
         opt.zero_grad()
@@ -116,9 +132,10 @@ def train(model: nn.Module, split: Split, steps: int, lr: float, eval_at: list[i
 
 
 @torch.no_grad()
-def one_step_accuracy(split: Split, grads: dict, n_top: int, r: int, etas: list[float]):
-    """(training loss, test accuracy) of W♮ + η P_r(−∇W)/σ₁ on every adapted weight, for each η (Algorithm 1's model at
-    step 0 with s = 1/η). ``grads`` as returned by ``initialize_lora_one_weights`` on a query/value PEFT model."""
+def one_step_eval(split: Split, grads: dict, n_top: int, r: int, etas: list[float]):
+    """(training loss, (test accuracy, held-out cross-entropy)) of W♮ + η P_r(−∇W)/σ₁ on every adapted weight, for
+    each η (Algorithm 1's model at step 0 with s = 1/η). ``grads`` as returned by ``initialize_lora_one_weights`` on
+    a query/value PEFT model."""
     tr, te = [], []
     for eta in etas:
         top = _top(split, n_top)
@@ -127,7 +144,7 @@ def one_step_accuracy(split: Split, grads: dict, n_top: int, r: int, etas: list[
             B, A = hf.lora_one_factors(G, r, s=1.0 / eta)
             lin.weight += B @ A
         tr.append(_loss(top, split).item())
-        te.append(M.accuracy(top(split.test), split.y_test))
+        te.append(evaluate(top, split))
     return torch.tensor(tr), torch.tensor(te)
 
 
@@ -144,12 +161,15 @@ class LoRAOneResult:
     methods: tuple
     loss: dict                 # method → (n_seeds, steps+1) training loss
     acc: dict                  # method → (n_seeds, len(eval_at)) test accuracy (%)
+    ce: dict                   # method → (n_seeds, len(eval_at)) held-out cross-entropy
     eval_at: list
     best_lr: dict
     pre_acc: torch.Tensor      # (n_seeds,) test accuracy of the pre-trained model
+    pre_ce: torch.Tensor       # (n_seeds,) its held-out cross-entropy
     one_step_etas: list
     one_step_loss: torch.Tensor    # (n_seeds, n_eta) training loss
-    one_step_test: torch.Tensor    # (n_seeds, n_eta)
+    one_step_test: torch.Tensor    # (n_seeds, n_eta) test accuracy
+    one_step_ce: torch.Tensor      # (n_seeds, n_eta) held-out cross-entropy
     align_energy: torch.Tensor     # (n_seeds,) vanilla LoRA, mean over adapted modules
     r: int
     chance: float                  # r / out: the energy share of a random r-dim subspace
@@ -157,18 +177,21 @@ class LoRAOneResult:
 
 
 def lora_one_experiment(*, n_head, n_train, n_test, n_top, max_tokens, head_wd, r, alpha, s, steps, lrs,
-                        one_step_etas, n_seeds, gen: torch.Generator) -> LoRAOneResult:
-    """All methods × seeds; each method's lr picked from ``lrs[method]`` by the median over seeds of the final
-    training loss."""
-    eval_at = sorted({0, min(10, steps), steps})
-    loss = {m: [] for m in METHODS}
-    acc = {m: [] for m in METHODS}
-    best = {}
+                        one_step_etas, n_seeds, gen: torch.Generator, methods=METHODS) -> LoRAOneResult:
+    """Every method of ``methods`` (full, lora and lora_one always; lora_ga and pissa optional) × seeds; each
+    method's lr picked from ``lrs[method]`` by the median over seeds of the final training loss."""
+    unknown = set(methods) - set(METHODS)
+    if unknown or not {"full", "lora", "lora_one"} <= set(methods):
+        raise ValueError(f"methods must include full, lora and lora_one, from {METHODS}; got {list(methods)}")
+    methods = tuple(m for m in METHODS if m in methods)
+    eval_at = sorted({0, steps})
+    loss, acc, ce, best = {}, {}, {}, {}
     pre, os_tr, os_te, energy = [], [], [], []
-    splits = [make_split(n_head, n_train, n_test, n_top, max_tokens, head_wd, gen) for _ in range(n_seeds)]
+    splits = [make_split(n_head, n_train, n_test, n_top, max_tokens, head_wd, gen, pooled=True)
+              for _ in range(n_seeds)]
     seeds = torch.randint(0, 2 ** 31 - 1, (n_seeds,), generator=gen).tolist()
     runs, updates = {}, {}
-    for m in METHODS:
+    for m in methods:
         for lr in lrs[m]:
             curves = []
             for sp, sd in zip(splits, seeds):
@@ -179,28 +202,30 @@ def lora_one_experiment(*, n_head, n_train, n_test, n_top, max_tokens, head_wd, 
             runs[(m, lr)] = curves
         best[m] = min(lrs[m], key=lambda lr: torch.stack([c[0][-1] for c in runs[(m, lr)]]).median().item())
         loss[m] = torch.stack([c[0] for c in runs[(m, best[m])]])
-        acc[m] = torch.stack([c[1] for c in runs[(m, best[m])]])
+        acc[m] = torch.stack([c[1][:, 0] for c in runs[(m, best[m])]])
+        ce[m] = torch.stack([c[1][:, 1] for c in runs[(m, best[m])]])
     trained_updates = {sd: updates[(best["lora"], sd)] for sd in seeds}
     for sp, sd in zip(splits, seeds):
         model = build("lora", sp, n_top, r, alpha, s, sd)
         grads = hf.initialize_lora_one_weights(model, [sp], _loss, s=s)   # ∇W at W♮ (adapters disabled)
-        with torch.no_grad():
-            pre.append(M.accuracy(_top(sp, n_top)(sp.test), sp.y_test))
-        a, b = one_step_accuracy(sp, grads, n_top, r, one_step_etas)
+        pre.append(evaluate(_top(sp, n_top), sp))
+        a, b = one_step_eval(sp, grads, n_top, r, one_step_etas)
         os_tr.append(a)
         os_te.append(b)
         upd = trained_updates[sd]
         energy.append(sum(energy_in_top(upd[n], grads[n], r) for n in upd) / len(upd))
     out = M.load_minilm()[0].config.hidden_size
-    return LoRAOneResult(METHODS, loss, acc, eval_at, best, torch.tensor(pre), list(one_step_etas),
-                         torch.stack(os_tr), torch.stack(os_te), torch.tensor(energy), r, r / out)
+    pre, os_te = torch.tensor(pre), torch.stack(os_te)
+    return LoRAOneResult(methods, loss, acc, ce, eval_at, best, pre[:, 0], pre[:, 1], list(one_step_etas),
+                         torch.stack(os_tr), os_te[..., 0], os_te[..., 1], torch.tensor(energy), r, r / out)
 
 
-def one_step_gain(res: LoRAOneResult) -> torch.Tensor:
-    """(n_seeds,) test-accuracy gain of the one-step model over the pre-trained one, η chosen per seed by the
-    training loss (ties → the smallest η)."""
-    pick = res.one_step_loss.argmin(-1)
-    return res.one_step_test.gather(-1, pick[:, None])[:, 0] - res.pre_acc
+def one_step_gain(res: LoRAOneResult) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n_seeds,) gains of the one-step model over the pre-trained one, η chosen per seed by the training loss
+    (ties → the smallest η): (held-out cross-entropy reduction in nats, test-accuracy gain in points)."""
+    pick = res.one_step_loss.argmin(-1)[:, None]
+    return (res.pre_ce - res.one_step_ce.gather(-1, pick)[:, 0],
+            res.one_step_test.gather(-1, pick)[:, 0] - res.pre_acc)
 
 
 def tracking_gap(loss: dict) -> dict:
@@ -211,20 +236,22 @@ def tracking_gap(loss: dict) -> dict:
 
 def lora_one_claims(res: LoRAOneResult, model: str = M.MODEL) -> list[Claim]:
     figure = "fig-loraone-minilm"
-    gain = one_step_gain(res)
+    gain, acc_gain = one_step_gain(res)
     d = stats.decide(gain, ONE_STEP_GAIN_MIN, ">")
     gaps = tracking_gap(res.loss)
     dt = stats.decide(gaps["lora"] - gaps["lora_one"], TRACKING_GAIN_MIN, ">")
     da = stats.decide(res.align_energy, ALIGN_ENERGY_MIN, ">")
-    fin = res.acc["lora_one"][:, -1] - res.acc["lora"][:, -1]
-    df = stats.decide(fin, FINAL_ACC_GAIN_MIN, ">")
+    fin = res.ce["lora"][:, -1] - res.ce["lora_one"][:, -1]
+    df = stats.decide(fin, FINAL_LOSS_GAIN_MIN, ">")
+    fin_acc = (res.acc["lora_one"][:, -1] - res.acc["lora"][:, -1]).mean().item()
     return [
         check("loraone-minilm-one-step", paper=PAPER, kind="empirical", source="Alg. 1, Table 2", model=model,
               statement="One rank-r step along the full gradient of a small batch (Algorithm 1's model at step 0) "
                         "already improves the pre-trained model, before any training.",
-              test=f"test-accuracy gain of W♮ + η P_r(−∇W)/σ₁ over W♮ (η picked per seed by the training loss), mean over "
-                   f"seeds, 95% interval > {ONE_STEP_GAIN_MIN} points",
-              measured=round(d.estimate, 2), decision=d, figure=figure),
+              test=f"held-out cross-entropy of W♮ minus that of W♮ + η P_r(−∇W)/σ₁ (η picked per seed by the training "
+                   f"loss), mean over seeds, 95% interval > {ONE_STEP_GAIN_MIN} nats (test accuracy: "
+                   f"{acc_gain.mean().item():+.2f} points)",
+              measured=round(d.estimate, 4), decision=d, figure=figure),
         check("loraone-minilm-tracks-full", paper=PAPER, kind="empirical", source="Fig. 1(c)", model=model,
               statement="LoRA-One's training loss tracks full fine-tuning more closely than vanilla LoRA's.",
               test="mean |log L − log L_full| over the curve: LoRA's minus LoRA-One's, mean over seeds, 95% interval "
@@ -236,16 +263,16 @@ def lora_one_claims(res: LoRAOneResult, model: str = M.MODEL) -> list[Claim]:
               test=f"share of ‖ΔW‖²_F (trained LoRA, query/value) in the top-r left singular space of −∇W at W♮, "
                    f"mean over seeds, 95% interval > {ALIGN_ENERGY_MIN} (chance {res.chance:.3f})",
               measured=round(da.estimate, 3), decision=da, figure=figure),
-        check("loraone-minilm-final-accuracy", paper=PAPER, kind="empirical", source="Table 2", model=model,
-              statement="LoRA-One fine-tunes to a better test accuracy than vanilla LoRA at the same rank and budget.",
-              test=f"final test accuracy, LoRA-One minus LoRA (points), mean over seeds, 95% interval "
-                   f"> {FINAL_ACC_GAIN_MIN}",
-              measured=round(df.estimate, 2), decision=df, figure=figure),
+        check("loraone-minilm-final-loss", paper=PAPER, kind="empirical", source="Table 2", model=model,
+              statement="LoRA-One fine-tunes to a better held-out model than vanilla LoRA at the same rank and budget.",
+              test=f"final held-out cross-entropy, LoRA's minus LoRA-One's (nats), mean over seeds, 95% interval "
+                   f"> {FINAL_LOSS_GAIN_MIN} (test accuracy, LoRA-One minus LoRA: {fin_acc:+.2f} points)",
+              measured=round(df.estimate, 4), decision=df, figure=figure),
     ]
 
 
 def plot_lora_one(res: LoRAOneResult):
-    """Left: training loss (median over seeds) per method. Middle: test accuracy of the one-step model vs η.
+    """Left: training loss (median over seeds) per method. Middle: held-out cross-entropy of the one-step model vs η.
     Right: share of vanilla LoRA's update energy in the gradient's top-r subspace, per seed, with chance."""
     from ... import figures
 
@@ -254,9 +281,9 @@ def plot_lora_one(res: LoRAOneResult):
         axes[0].plot(res.loss[m].median(0).values, label=LABELS[m])
     axes[0].set(xlabel="step", ylabel="training loss", yscale="log")
     etas = res.one_step_etas
-    axes[1].plot(etas, res.one_step_test.mean(0), marker="o", label="one spectral step")
-    axes[1].axhline(res.pre_acc.mean().item(), color="gray", ls="--", label="pre-trained")
-    axes[1].set(xscale="log", xlabel=r"step size $\eta$", ylabel="test accuracy (%)")
+    axes[1].plot(etas, res.one_step_ce.mean(0), marker="o", label="one spectral step")
+    axes[1].axhline(res.pre_ce.mean().item(), color="gray", ls="--", label="pre-trained")
+    axes[1].set(xscale="log", xlabel=r"step size $\eta$", ylabel="held-out cross-entropy")
     figures.swept_ticks(axes[1], etas)
     x = figures.jitter([0.0] * len(res.align_energy), spread=0.05)
     axes[2].scatter(x, res.align_energy, label="LoRA, trained")
