@@ -139,10 +139,9 @@ def gradient_scale(problem: Problem, x: torch.Tensor, gen: torch.Generator) -> t
     return s.square().mean(-1)
 
 
-def relative_mse(W: torch.Tensor, problem: Problem, x_test: torch.Tensor, y_test: torch.Tensor) -> torch.Tensor:
-    """Test MSE of f_W normalized by the variance of the teacher on the test set: (R,)."""
-    err = (forward(W, problem.a, x_test, problem.act) - y_test).square().mean(-1)
-    return err / y_test.var(-1)
+def relative_mse(pred: torch.Tensor, y_test: torch.Tensor) -> torch.Tensor:
+    """Test MSE of predictions ``pred`` (R, B) normalized by the variance of the teacher on the test set: (R,)."""
+    return (pred - y_test).square().mean(-1) / y_test.var(-1)
 
 
 @dataclass
@@ -233,6 +232,7 @@ def online_sgd(problem: Problem, mode: str, *, steps: int, lr: torch.Tensor | fl
     lr, lr_u, v, u, W = lr[order], lr_u[order], v[order], u[order], W[order]
     y_test = problem.teacher(x_test) if x_test is not None else None
     x_test = x_test[order] if x_test is not None else None
+    base_test = torch.einsum("rkd,rbd->rbk", P.W0, x_test) if x_test is not None else None
     y_test = y_test[order] if y_test is not None else None
     failed = torch.zeros(R, dtype=torch.bool, device=device)
     rec_s, rec_m, rec_e = [], [], []
@@ -245,7 +245,12 @@ def online_sgd(problem: Problem, mode: str, *, steps: int, lr: torch.Tensor | fl
         rec_s.append(step * batch)
         rec_m.append(torch.cat([overlap(mode, u[:n], v[:n], Pn), nan[n:]]))
         if x_test is not None:
-            rec_e.append(torch.cat([relative_mse(weights(n), Pn, x_test[:n], y_test[:n]), nan[n:]]))
+            if mode == "full":
+                f = forward(W[:n], Pn.a, x_test[:n], Pn.act)
+            else:   # W0 x is fixed: only ⟨v, x⟩ changes
+                z = base_test[:n] + u[:n, None, :] * torch.bmm(x_test[:n], v[:n, :, None])
+                f = (Pn.act.value(z) * Pn.a[:, None, :]).sum(-1)
+            rec_e.append(torch.cat([relative_mse(f, y_test[:n]), nan[n:]]))
         state = W[:n].flatten(1) if mode == "full" else torch.cat([u[:n], v[:n]], 1)
         failed[:n].logical_or_(~torch.isfinite(state).all(-1))
 

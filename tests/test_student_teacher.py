@@ -86,3 +86,13 @@ def test_budget_stops_runs_past_their_budget():
     assert torch.isfinite(cut.overlap[:, 1:]).all() and not cut.failed.any()
     with torch.no_grad():
         assert torch.equal(cut.samples, full.samples)
+
+
+def test_recorded_test_error_matches_the_final_weights():
+    P, gen = _problem(["relu", "he3"], d=10)
+    x_test = P.sample(64, gen)
+    for mode in ("sphere", "lora", "full"):
+        tr = st.online_sgd(P, mode, steps=15, batch=4, lr=0.05, gen=gen, x_test=x_test, record_every=5)
+        y = P.teacher(x_test)
+        direct = (st.forward(tr.W, P.a, x_test, P.act) - y).square().mean(-1) / y.var(-1)
+        assert torch.allclose(tr.mse[-1], direct, atol=1e-12)
