@@ -21,8 +21,8 @@ from .claims import (PAPER, corollary_claims, dichotomy_claims, distinct, lemma1
                      rsc_claims, special_regime_claims, success_claims, take, theorem1_bounds, theorem1_claims,
                      theorem2_claims)
 from .corollary import RSCProfile, constants_vs_rank
-from .lora_runs import (EndPoints, end_points, init_factors, lora_loss, lora_objective, newton_polish, run_sweep,
-                        stable_lr, train_lora)
+from .lora_runs import (EndPoints, end_points, factored_derivatives, init_factors, lora_loss, lora_objective,
+                        newton_polish, run_sweep, stable_lr, train_lora)
 from .plots import plot_constants, plot_corollary, plot_dichotomy, plot_lemma1, plot_regularized, plot_success
 from .regularized import RegularizedPath, regularized_path
 from .sgd_rank import SGDRuns, eps_rank, lemma1_bound, minibatch_grad, sgd_weight_decay
@@ -41,7 +41,7 @@ __all__ = [
     "teacher_student",
     # experiments
     "RegularizedPath", "regularized_path",
-    "EndPoints", "end_points", "init_factors", "lora_loss", "lora_objective", "newton_polish", "run_sweep",
+    "EndPoints", "end_points", "factored_derivatives", "init_factors", "lora_loss", "lora_objective", "newton_polish", "run_sweep",
     "stable_lr", "train_lora",
     "RSCProfile", "constants_vs_rank", "estimate_constants",
     "SGDRuns", "eps_rank", "lemma1_bound", "minibatch_grad", "sgd_weight_decay",

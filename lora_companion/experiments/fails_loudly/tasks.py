@@ -56,6 +56,23 @@ class TeacherStudent:
         g = ((e[..., None] * self.a) * (1 - h.square())).mT @ self.x / len(self.y)
         return 0.5 * e.square().mean(-1), g
 
+    def hessian(self, X: torch.Tensor) -> torch.Tensor:
+        """∇²L_full for a batch X (B, m, n), in closed form as (B, mn, mn): with s' = 1 − h², s'' = −2h(1 − h²),
+
+            ∂²L/∂X_jk∂X_lq = (1/N) Σ_i [a_j s'_ij x_ik · a_l s'_il x_iq + δ_jl e_i a_j s''_ij x_ik x_iq]."""
+        h = torch.tanh(self.x @ (self.W0 + X).mT)                          # (B, N, m)
+        e = h @ self.a - self.y                                            # (B, N)
+        s1 = 1 - h.square()
+        J = (self.a * s1)[..., None] * self.x[:, None, :]                  # (B, N, m, n): ∂f_i/∂X
+        B_, N, m, n = J.shape
+        J = J.reshape(B_, N, m * n)
+        H = J.mT @ J / N
+        curv = e[..., None] * self.a * (-2 * h * s1)                       # (B, N, m)
+        blocks = torch.einsum("bij,ik,iq->bjkq", curv, self.x, self.x) / N  # (B, m, n, n)
+        H = H.reshape(B_, m, n, m, n)
+        H = H + torch.diag_embed(blocks.permute(0, 2, 3, 1)).permute(0, 3, 1, 4, 2)
+        return H.reshape(B_, m * n, m * n)
+
     def test_loss(self, X: torch.Tensor) -> torch.Tensor:
         """Held-out squared loss against the noiseless teacher, batched: (B, m, n) → (B,)."""
         return vmap(lambda Z: 0.5 * (self.predict(Z, self.x_test) - self.y_test).square().mean())(X)
@@ -105,6 +122,10 @@ class MatrixSensing:
         x = X.flatten(-2)
         Hx = x @ self.H
         return 0.5 * (x * Hx).sum(-1) - x @ self.b + self.c, (Hx - self.b).reshape(X.shape)
+
+    def hessian(self, X: torch.Tensor) -> torch.Tensor:
+        """∇²L = H for every X of the batch: (B, mn, mn)."""
+        return self.H.expand(X.shape[0], -1, -1)
 
     def test_loss(self, X: torch.Tensor) -> torch.Tensor:
         """Recovery error ‖X − X_true‖_F² / ‖X_true‖_F², batched."""
