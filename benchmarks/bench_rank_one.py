@@ -7,7 +7,7 @@ import torch
 from lora_companion import student_teacher as st
 from lora_companion.experiments.rank_one.tasks import make_problem, step_sizes
 
-D, K, RUNS, BATCH, STEPS, EVERY, C, RHO = 64, 4, 120, 16, 300, 16, 0.05, 1.0
+D, K, RUNS, BATCH, STEPS, EVERY, C, RHO = 64, 4, 120, 16, 320, 16, 0.05, 1.0
 WORK = (f"B2: spherical online SGD, ReLU student–teacher, d = {D}, k = {K}, {RUNS} runs (the size of the book's "
         f"d sweep batch), batch {BATCH}, {STEPS} steps, overlap every {EVERY} steps")
 _gen = torch.Generator().manual_seed(0)
