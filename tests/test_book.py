@@ -15,7 +15,8 @@ from lora_companion.params import notebook_spec
 from lora_companion.runner import committed_claims
 
 ALL = notebooks()
-TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list[int]": "list", "list[float]": "list"}
+TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list[int]": "list", "list[float]": "list",
+         "list[str]": "list"}
 
 
 @pytest.mark.parametrize("nb", ALL)

@@ -93,7 +93,7 @@ def test_every_parameter_at_its_edges(nb, name):
     decl = params.notebook_spec(nb)["params"][name]
     ok, bad = _edges(name, decl)
     listy = decl["type"].startswith("list[")
-    wrap = (lambda v: [v] * decl.get("min_len", 1)) if listy else (lambda v: v)  # noqa: E731
+    wrap = (lambda v: [v] * max(1, decl.get("min_len", 1))) if listy else (lambda v: v)  # noqa: E731
     for v in ok:
         params.validate(nb, {name: wrap(v)}, partial=True)
     for v in bad:

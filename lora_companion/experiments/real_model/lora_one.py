@@ -284,7 +284,7 @@ def plot_lora_one(res: LoRAOneResult):
     axes[1].plot(etas, res.one_step_ce.mean(0), marker="o", label="one spectral step")
     axes[1].axhline(res.pre_ce.mean().item(), color="gray", ls="--", label="pre-trained")
     axes[1].set(xscale="log", xlabel=r"step size $\eta$", ylabel="held-out cross-entropy")
-    figures.swept_ticks(axes[1], etas)
+    figures.swept_ticks(axes[1], etas, max_labels=3)
     x = figures.jitter([0.0] * len(res.align_energy), spread=0.05)
     axes[2].scatter(x, res.align_energy, label="LoRA, trained")
     axes[2].axhline(res.chance, color="gray", ls=":", label="chance r/d")
