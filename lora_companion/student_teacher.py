@@ -79,12 +79,13 @@ class Problem:
     def W_star(self) -> torch.Tensor:
         return self.W0 + self.xi[:, None, None] * self.u_star[:, :, None] * self.v_star[:, None, :]
 
-    def sample(self, batch: int, gen: torch.Generator) -> torch.Tensor:
+    def sample(self, batch: int, gen: torch.Generator, masked: bool = True) -> torch.Tensor:
         """Fresh inputs x ~ N(0, I_{d_r}) for every run: (R, batch, d), drawn on the CPU by ``gen`` (in float32,
-        5× faster than float64 draws, then cast to the problem's dtype)."""
+        5× faster than float64 draws, then cast to the problem's dtype). ``masked=False`` leaves the coordinates
+        beyond d_r unzeroed (for :func:`factored_grads`, which never lets them act)."""
         R, d = self.mask.shape
         x = torch.randn(R, batch, d, generator=gen, dtype=torch.float32).to(self.mask.device, self.mask.dtype)
-        return x * self.mask[:, None, :]
+        return x * self.mask[:, None, :] if masked else x
 
     def teacher(self, x: torch.Tensor) -> torch.Tensor:
         return forward(self.W_star, self.a, x, self.act)
@@ -263,11 +264,11 @@ def online_sgd(problem: Problem, mode: str, *, steps: int, lr: torch.Tensor | fl
             if n == 0:
                 break
         if X_stream is None:
-            x = torch.randn(n, batch, P.mask.shape[1], generator=gen, dtype=torch.float32).to(device, dtype)
+            x = Pn.sample(batch, gen, masked=mode == "full")
         else:
             x = X_stream[step - 1][order.to(X_stream.device)].to(device)
         if mode == "full":
-            _, g = loss_and_grad(W, P.a, x * P.mask[:, None, :], P.teacher(x * P.mask[:, None, :]), P.act)
+            _, g = loss_and_grad(W, P.a, x, P.teacher(x), P.act)
             W = W - lr[:, None, None] * g
         else:
             _, gu, gv = factored_grads(Pn, u[:n], v[:n], x)
