@@ -108,9 +108,11 @@ def run(chapters: list[str] | None = None, log=print) -> dict:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from .allocator import keep_freed_memory
     from .provenance import git_commit
 
     torch.set_num_threads(1)
+    keep_freed_memory()   # as every notebook does (provenance.setup); the same for package and reference
     with threadpool_limits(1):
         return _run(chapters, log, git_commit())
 

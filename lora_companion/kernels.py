@@ -1,26 +1,64 @@
 """Warm kernels for serial runs: while one notebook executes, the next notebook's kernel starts and imports what
-every notebook imports (torch, matplotlib, scipy.stats, the package), so a notebook starts on a warm kernel.
+that notebook will import (:func:`warm_modules`), so a notebook starts on a warm kernel.
 
-Start-up is about 4.5 s of a kernel's life (measured: 0.9 s to start, 3.6 s of imports) and 21 notebooks pay it in
-turn; overlapped with the previous notebook, it costs no wall time where a second core is free. The warm-up only
-imports modules (``store_history=False``, so execution counts are untouched): a notebook sees the same fresh
-namespace, parameters and seeds as on a cold kernel, and its outputs are identical — the record is made on warm
-kernels and nbval re-executes every notebook on a cold one against it.
+Start-up was about 5.7 s of a kernel's life (measured: 0.9 s to start, 3.6 s for torch, matplotlib, scipy.stats and
+the package, 1.2 s for ``torch._inductor``, which ``torch.use_deterministic_algorithms`` imports on first call) and
+21 notebooks pay it in turn, the MiniLM pages 4–5 s more for transformers and PEFT; overlapped with the previous
+notebook, it costs no wall time where a second core is free. The warm-up only imports modules, inside a function
+and with ``store_history=False``: no name is bound in the notebook's namespace and execution counts are untouched,
+so a notebook sees the same fresh namespace, parameters and seeds as on a cold kernel, and its outputs are
+identical — the record is made on warm kernels and nbval re-executes every notebook on a cold one against it.
 """
 from __future__ import annotations
 
+import ast
 import threading
+from pathlib import Path
 
+import nbformat
 from jupyter_client.manager import KernelManager
 
-#: what the warm-up executes: the imports of every notebook's first cells
-WARMUP = "import lora_companion.notebook, lora_companion.claims, myst_nb"
+#: modules every notebook imports, whatever its import cells say (torch._inductor: see the module docstring)
+BASE_MODULES = ("lora_companion.notebook", "lora_companion.claims", "myst_nb", "torch._inductor")
+
+#: what the warm-up executes, for a list of module names: import each (a name that is not a module, as in
+#: ``from package import function``, is skipped) without binding anything in the kernel's namespace
+WARMUP = """def _warm(names):
+    import importlib
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError:
+            pass
+_warm({names!r})
+del _warm"""
+
+
+def warm_modules(notebook: Path) -> list[str]:
+    """:data:`BASE_MODULES` and every module that the code cells of ``notebook`` import (``import a.b`` → a.b;
+    ``from a import b`` → a and a.b, in case b is a submodule), in order, without repeats."""
+    names = list(BASE_MODULES)
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:   # IPython magics: such a cell's imports are simply not warmed
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return list(dict.fromkeys(names))
 
 
 class WarmKernel:
-    """A python3 kernel started in ``cwd`` with environment ``env``, warmed up in a background thread."""
+    """A python3 kernel started in ``cwd`` with environment ``env``, warmed up in a background thread by importing
+    ``modules``."""
 
-    def __init__(self, cwd: str, env: dict[str, str]):
+    def __init__(self, cwd: str, env: dict[str, str], modules: list[str]):
+        self.code = WARMUP.format(names=list(modules))
         self.km = KernelManager(kernel_name="python3")
         self.km.start_kernel(cwd=cwd, env=env)
         self.error: BaseException | None = None
@@ -32,7 +70,7 @@ class WarmKernel:
         try:
             kc.start_channels()
             kc.wait_for_ready(timeout=120)
-            reply = kc.execute_interactive(WARMUP, store_history=False, timeout=300, output_hook=lambda msg: None)
+            reply = kc.execute_interactive(self.code, store_history=False, timeout=300, output_hook=lambda msg: None)
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"kernel warm-up failed: {reply['content'].get('evalue', '')}")
         except BaseException as err:  # reported by take(); the run then falls back to a cold kernel

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .runner import PROVENANCE_KEY, RUN_DIR_ENV  # noqa: F401 (re-exported)
 
 SEED_STRIDE = 10_000
@@ -53,7 +54,8 @@ class Context:
 
 
 def setup(notebook: str, params: dict, dtype: torch.dtype = torch.float64) -> Context:
-    """Seed torch, force deterministic algorithms and one CPU thread, resolve the device, record provenance.
+    """Seed torch, force deterministic algorithms and one CPU thread, keep freed memory in the process
+    (:func:`allocator.keep_freed_memory`), resolve the device, record provenance.
 
     One thread makes CPU results independent of the machine's core count (and lets nbval workers run side by
     side); ``params['device']`` (default ``cpu``) must be available.
@@ -64,6 +66,7 @@ def setup(notebook: str, params: dict, dtype: torch.dtype = torch.float64) -> Co
     torch.manual_seed(params.get("seed", 0))
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.set_num_threads(1)
+    keep_freed_memory()
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     run_dir = Path(os.environ[RUN_DIR_ENV]) if os.environ.get(RUN_DIR_ENV) else None

@@ -275,7 +275,7 @@ def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: in
         from . import cluster
 
         return cluster.execute_all(jobs, folder, log, workers, scheduler)
-    from .kernels import WarmKernel
+    from .kernels import WarmKernel, warm_modules
 
     def kernel_env(job: Job) -> dict[str, str]:
         env = dict(os.environ)
@@ -283,8 +283,11 @@ def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: in
             env[RUN_DIR_ENV] = str(folder / job.subdir)
         return env
 
+    def warm_kernel(job: Job) -> WarmKernel:
+        return WarmKernel(str(BOOK), kernel_env(job), warm_modules(job.source))
+
     nbs = []
-    warm = WarmKernel(str(BOOK), kernel_env(jobs[0])) if jobs else None
+    warm = warm_kernel(jobs[0]) if jobs else None
     try:
         for i, job in enumerate(jobs, 1):
             where = f"{job.subdir} " if job.subdir else ""
@@ -292,7 +295,7 @@ def _execute_all(jobs: list[Job], folder: Path, progress: bool, log, workers: in
                 f"{json.dumps(job.parameters) if job.parameters else '(book defaults)'}")
             t0 = time.perf_counter()
             (folder / job.subdir).mkdir(parents=True, exist_ok=True)
-            km, warm = warm.take(), (WarmKernel(str(BOOK), kernel_env(jobs[i])) if i < len(jobs) else None)
+            km, warm = warm.take(), (warm_kernel(jobs[i]) if i < len(jobs) else None)
             if os.environ.get(RUN_DIR_ENV):
                 os.environ[RUN_DIR_ENV] = str(folder / job.subdir)
             try:

@@ -202,3 +202,34 @@ def test_portrait_refuses_bad_sizes():
         P.portrait_task([1.0, 2.0, 3.0], 16, 2, torch.Generator())
     with pytest.raises(ValueError, match="N"):
         P.portrait_task([1.0, 2.0], 1, 2, torch.Generator())
+
+
+def test_mlp_grads_match_autograd_full_and_lora():
+    """The closed-form two-layer gradients equal autograd's, for full fine-tuning and for LoRA adapters (random
+    members, B ≠ 0, scaling ≠ 1), and the precomputed first-layer product gives the same result."""
+    from torch.func import stack_module_state
+    from lora_companion.experiments.lora_one import digits as D
+    from lora_companion.lora_linear import apply_lora
+    gen = torch.Generator().manual_seed(3)
+    X = torch.randn(3, 20, 64, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 10, (3, 20), generator=gen)
+    net, params = D.make_ensemble(12, 3, gen)
+    loss, grads = D.mlp_grads(params, X, y)
+    w = {k: v.clone().requires_grad_() for k, v in params.items()}
+    ref = torch.autograd.grad(D.losses(net, w, X, y).sum(), list(w.values()))
+    assert torch.allclose(loss, D.losses(net, params, X, y), rtol=1e-13, atol=0)
+    assert all(torch.allclose(grads[k], g, rtol=1e-12, atol=1e-14) for k, g in zip(w, ref))
+
+    models = [apply_lora(D.member(net, params, i), 3, 1.7) for i in range(3)]
+    stacked, _ = stack_module_state(models)
+    lp = {k: v.detach() + (0.3 * torch.randn(v.shape, generator=gen, dtype=v.dtype) if "lora_B" in k else 0)
+          for k, v in stacked.items()}
+    template = models[0]
+    first = X @ lp["0.base.weight"].mT + lp["0.base.bias"][:, None]
+    loss, grads = D.mlp_grads(lp, X, y, template[0].scaling, first)
+    w = {k: v.clone().requires_grad_("lora_" in k) for k, v in lp.items()}
+    keys = [k for k in w if "lora_" in k]
+    ref = torch.autograd.grad(D.losses(template, w, X, y).sum(), [w[k] for k in keys])
+    assert sorted(grads) == sorted(keys)
+    assert torch.allclose(loss, D.losses(template, lp, X, y), rtol=1e-13, atol=0)
+    assert all(torch.allclose(grads[k], g, rtol=1e-12, atol=1e-14) for k, g in zip(keys, ref))

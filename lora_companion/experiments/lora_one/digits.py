@@ -6,7 +6,9 @@ LoRA-GA through :mod:`lora_companion.lora_linear`, and the one-step rank-r updat
 Seeds and step sizes are an ensemble (PyTorch's model-ensembling pattern): the per-member parameters of one
 ``nn.Module`` are stacked along a leading dimension with :func:`torch.func.stack_module_state` and the module is
 evaluated with :func:`torch.func.vmap` over :func:`torch.func.functional_call`. Members never interact: the
-gradient of the *sum* of their losses is each member's own gradient, and Adam / GD act elementwise.
+gradient of the *sum* of their losses is each member's own gradient, and Adam / GD act elementwise. The training
+loops (pre-training and fine-tuning) take their gradients from :func:`mlp_grads`, the same network's backward pass
+written out (tested against autograd), which lets LoRA compute layer 1's frozen product once.
 """
 from __future__ import annotations
 
@@ -104,18 +106,56 @@ def weight_gradients(net: torch.nn.Module, params: Params, X: torch.Tensor, y: t
     return dict(zip(w, grads))
 
 
+def mlp_grads(params: Params, X: torch.Tensor, y: torch.Tensor, scaling: float | None = None,
+              first: torch.Tensor | None = None) -> tuple[torch.Tensor, Params]:
+    """Cross-entropy of every member of the two-layer ReLU network and its gradient, in closed form (no autograd).
+
+    ``params`` (leading member dimension M) are :func:`make_mlp`'s (keys ``0.weight`` … ``2.bias``; gradients of
+    all four) or, with ``scaling`` = α/r, those of :func:`lora_companion.lora_linear.apply_lora` on it (``k.base.*``
+    frozen; gradients of ``k.lora_A``, ``k.lora_B``). With zᵢ = x_{i-1} Wᵢᵀ + bᵢ + s (x_{i-1} Aᵢᵀ) Bᵢᵀ, x₁ = relu(z₁),
+    L = (1/n) Σ CE(z₂, y) and δ₂ = (softmax z₂ − onehot y)/n, δ₁ = (δ₂ (W₂ + s B₂A₂)) ⊙ 1[z₁ > 0]:
+
+        ∇Wᵢ = δᵢᵀ x_{i-1},  ∇bᵢ = Σ_rows δᵢ,  ∇Bᵢ = s δᵢᵀ (x_{i-1} Aᵢᵀ),  ∇Aᵢ = s (δᵢ Bᵢ)ᵀ x_{i-1}.
+
+    ``first`` may hold X W₁ᵀ + b₁ (fixed when layer 1's base is frozen), computed once by the caller. ``X`` (M, n,
+    64), ``y`` (M, n) → (losses (M,), gradients by key)."""
+    lora = scaling is not None
+    base = "base." if lora else ""
+    W1, b1, W2, b2 = (params[f"{k}.{base}{w}"] for k in "02" for w in ("weight", "bias"))
+    z1 = X @ W1.mT + b1[:, None] if first is None else first
+    if lora:
+        u1 = X @ params["0.lora_A"].mT
+        z1 = z1 + scaling * u1 @ params["0.lora_B"].mT
+    h = z1.clamp_min(0)
+    z2 = h @ W2.mT + b2[:, None]
+    if lora:
+        u2 = h @ params["2.lora_A"].mT
+        z2 = z2 + scaling * u2 @ params["2.lora_B"].mT
+    logp = z2.log_softmax(-1)
+    loss = -logp.gather(-1, y[..., None])[..., 0].mean(-1)
+    d2 = logp.exp()
+    d2.scatter_add_(-1, y[..., None], -torch.ones_like(d2[..., :1]))
+    d2 /= y.shape[-1]
+    W2eff = W2 + scaling * params["2.lora_B"] @ params["2.lora_A"] if lora else W2
+    d1 = (d2 @ W2eff) * (z1 > 0)
+    if lora:
+        return loss, {"0.lora_A": scaling * (d1 @ params["0.lora_B"]).mT @ X, "0.lora_B": scaling * d1.mT @ u1,
+                      "2.lora_A": scaling * (d2 @ params["2.lora_B"]).mT @ h, "2.lora_B": scaling * d2.mT @ u2}
+    return loss, {"0.weight": d1.mT @ X, "0.bias": d1.sum(1), "2.weight": d2.mT @ h, "2.bias": d2.sum(1)}
+
+
 def pretrain(net: torch.nn.Module, params: Params, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> Params:
     """Full-batch Adam on the pre-training task (odd digits, shared by all members), every member at once
-    (Adam is elementwise, so this is each member's own Adam run)."""
-    params = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
+    (Adam is elementwise, so this is each member's own Adam run; gradients from :func:`mlp_grads`)."""
+    params = {k: v.detach().clone() for k, v in params.items()}
     n = next(iter(params.values())).shape[0]
     Xs, ys = X.expand(n, *X.shape), y.expand(n, *y.shape)
     opt = torch.optim.Adam(params.values(), lr=lr)
     for _ in range(steps):
-        opt.zero_grad()
-        losses(net, params, Xs, ys).sum().backward()
+        for k, g in mlp_grads(params, Xs, ys)[1].items():
+            params[k].grad = g
         opt.step()
-    return {k: v.detach() for k, v in params.items()}
+    return params
 
 
 def _lr_grid(t: torch.Tensor, n_lrs: int) -> torch.Tensor:
@@ -180,17 +220,20 @@ def finetune(net: torch.nn.Module, params: Params, method: str, data: Digits, r:
              steps: int, grad_rows: int, s: float, acc_steps: list[int], angle_steps: list[int] | None = None):
     """Full-batch GD on the even digits from the pre-trained members (``params``, leading seed dimension), at
     every step size of ``lrs`` at once: ``full`` (every weight and bias) or a LoRA variant (GD on the adapters
-    only, biases frozen, as in LoRA). Returns (losses (steps+1, L, S), accuracies (len(acc_steps), L, S),
+    only, biases frozen, as in LoRA), with the gradients of :func:`mlp_grads`. Returns (losses (steps+1, L, S), accuracies (len(acc_steps), L, S),
     angles (len(angle_steps), L, S, 2) or None); angles (vanilla LoRA) are sin θ_max of lora_A's row space /
     lora_B's column space in layer 1 against the top-r right / left singular subspaces of the full-batch −∇W₁
     at the pre-trained model."""
     n_lrs, n_seeds = len(lrs), len(data.y_train)
     model, start = (net, params) if method == "full" else _adapted(net, params, method, data, r, s, grad_rows)
-    train = {k: _lr_grid(v, n_lrs).requires_grad_() for k, v in start.items() if method == "full" or "lora_" in k}
+    train = {k: _lr_grid(v, n_lrs) for k, v in start.items() if method == "full" or "lora_" in k}
     frozen = {k: _lr_grid(v, n_lrs) for k, v in start.items() if k not in train}
     X, y = _lr_grid(data.X_train, n_lrs), _lr_grid(data.y_train, n_lrs)
     Xt, yt = _lr_grid(data.X_test, n_lrs), _lr_grid(data.y_test, n_lrs)
     eta = torch.tensor(lrs, dtype=torch.float64, device=X.device).repeat_interleave(n_seeds)
+    scaling, first = None, None
+    if method != "full":   # layer 1's base is frozen: its part of z₁ is computed once
+        scaling, first = model[0].scaling, X @ frozen["0.base.weight"].mT + frozen["0.base.bias"][:, None]
     G = None
     if angle_steps is not None:
         G = -_lr_grid(weight_gradients(net, params, data.X_train, data.y_train)["0.weight"], n_lrs)
@@ -199,14 +242,12 @@ def finetune(net: torch.nn.Module, params: Params, method: str, data: Digits, r:
         if step in acc_steps:
             acc_t.append(accuracy(model, {**frozen, **train}, Xt, yt))
         if G is not None and step in angle_steps:
-            angle_t.append(_angles(G, train["0.lora_A"].detach(), train["0.lora_B"].detach(), r, step))
-        loss = losses(model, {**frozen, **train}, X, y)
-        loss_t.append(loss.detach())
+            angle_t.append(_angles(G, train["0.lora_A"], train["0.lora_B"], r, step))
+        loss, grads = mlp_grads({**frozen, **train}, X, y, scaling, first)
+        loss_t.append(loss)
         if step < steps:
-            grads = torch.autograd.grad(loss.sum(), list(train.values()))
-            with torch.no_grad():
-                for p, g in zip(train.values(), grads):
-                    p.sub_(eta.view(-1, *[1] * (g.dim() - 1)) * g)
+            for k, g in grads.items():
+                train[k] = train[k] - eta.view(-1, *[1] * (g.dim() - 1)) * g
     grid = lambda ts: torch.stack(ts).unflatten(1, (n_lrs, n_seeds))  # noqa: E731
     return grid(loss_t), grid(acc_t), grid(angle_t) if G is not None else None
 

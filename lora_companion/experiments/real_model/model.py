@@ -14,6 +14,12 @@ from functools import lru_cache
 import torch
 from torch import nn
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")   # read when huggingface_hub is imported: never the network
+with warnings.catch_warnings():     # tqdm's "IProgress not found" when imported under a notebook kernel
+    warnings.simplefilter("ignore")
+    import peft  # noqa: F401  (imported here, not on first use: a warm kernel then has it loaded)
+    import transformers
+
 MODEL = "all-MiniLM-L6-v2"
 
 
@@ -28,12 +34,7 @@ def model_path() -> str:
 def load_minilm():
     """(model, tokenizer), from local files only (``HF_HUB_OFFLINE=1``; never the network), eager attention, eval
     mode, float32, progress bars and info logs off so that nothing is printed."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with warnings.catch_warnings():     # tqdm's "IProgress not found" when imported under a notebook kernel
-        warnings.simplefilter("ignore")
-        import peft  # noqa: F401
-        import transformers
-        from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel, AutoTokenizer
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
