@@ -237,12 +237,27 @@ def lint(fig) -> list[str]:
 
 # --- rendering, files and display -----------------------------------------------------------------------------
 
+def tight_box(fig):
+    """The tight bounding box (inches, padded by ``savefig.pad_inches``) that ``savefig(bbox_inches="tight",
+    dpi=PNG_DPI)`` measures for PNG: one draw at :data:`PNG_DPI`."""
+    dpi = fig.dpi
+    fig.dpi = PNG_DPI
+    try:
+        fig.canvas.draw()
+        return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+    finally:
+        fig.dpi = dpi
+
+
 def render(fig, formats=FORMATS) -> dict[str, bytes]:
-    """The figure's bytes in each of ``formats`` (tight bounding box, :data:`PNG_DPI` for PNG, fixed metadata)."""
+    """The figure's bytes in each of ``formats`` (:data:`PNG_DPI` for PNG, fixed metadata), all cropped to one
+    :func:`tight_box`: measured once instead of once per format, which halves the drawing (the PNG is the one
+    ``bbox_inches="tight"`` gives; PDF and SVG share its box to a fraction of a point)."""
+    box = tight_box(fig)
     out = {}
     for fmt in formats:
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=PNG_DPI, bbox_inches="tight", metadata=_METADATA[fmt])
+        fig.savefig(buf, format=fmt, dpi=PNG_DPI, bbox_inches=box, metadata=_METADATA[fmt])
         out[fmt] = buf.getvalue()
     return out
 

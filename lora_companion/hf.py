@@ -80,6 +80,36 @@ def base_weight_gradients(model: nn.Module, batches: Iterable, loss_fn: Callable
     return {n: (g / count).mT if layers[n].fan_in_fan_out else g / count for n, g in total.items()}
 
 
+def top_singular(grad: torch.Tensor, r: int, svd: str = "full", niter: int = 4,
+                 generator_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(U_r, S_r, V_rᵀ) of −``grad`` (out×in): the full SVD truncated, or with ``svd="lowrank"``
+    ``torch.svd_lowrank`` (randomized, q = min(2r + 8, m, n) columns, ``niter`` power iterations, seeded)."""
+    if svd not in SVD_METHODS:
+        raise ValueError(f"svd must be one of {SVD_METHODS}, got {svd!r}")
+    if not 1 <= r <= min(grad.shape):
+        raise ValueError(f"r={r} must satisfy 1 ≤ r ≤ min(out, in) = {min(grad.shape)}")
+    G = -grad
+    if svd == "full":
+        U, S, Vh = torch.linalg.svd(G, full_matrices=False)
+        return U[:, :r], S[:r], Vh[:r]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(generator_seed)
+        U, S, V = torch.svd_lowrank(G, q=min(2 * r + 8, *G.shape), niter=niter)
+    return U[:, :r], S[:r], V[:, :r].mT
+
+
+def factors_from_svd(U: torch.Tensor, S: torch.Tensor, Vh: torch.Tensor, s: float = 128.0,
+                     scaling: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(lora_B, lora_A) = (√(γ/scaling) U √S, √(γ/scaling) √S Vᵀ) with S ← S/σ₁ and γ = 1/s, from
+    :func:`top_singular`'s output (see :func:`lora_one_factors`)."""
+    if s <= 0 or scaling <= 0:
+        raise ValueError(f"s and scaling must be > 0, got s={s}, scaling={scaling}")
+    if S[0] <= 0:
+        raise ValueError("the gradient is zero: LoRA-One has no direction to start from")
+    root = (S / S[0] / (s * scaling)).sqrt()
+    return U * root, root[:, None] * Vh
+
+
 def lora_one_factors(grad: torch.Tensor, r: int, s: float = 128.0, scaling: float = 1.0, svd: str = "full",
                      niter: int = 4, generator_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(lora_B, lora_A) of Algorithm 1 for one layer, with ``grad`` = ∇_W L (out×in):
@@ -88,28 +118,9 @@ def lora_one_factors(grad: torch.Tensor, r: int, s: float = 128.0, scaling: floa
 
     so that PEFT's effective update scaling · lora_B lora_A = P_r(−∇W)/(s σ₁) is the paper's A₀B₀ (Algorithm 1,
     lines 3–5: spectral init with S/σ₁ normalization) whatever α, r and rsLoRA. ``svd="lowrank"`` uses
-    ``torch.svd_lowrank`` (randomized, q = min(2r + 8, m, n) columns, ``niter`` power iterations, seeded) for
-    large layers.
+    ``torch.svd_lowrank`` (:func:`top_singular`) for large layers.
     """
-    if svd not in SVD_METHODS:
-        raise ValueError(f"svd must be one of {SVD_METHODS}, got {svd!r}")
-    if not 1 <= r <= min(grad.shape):
-        raise ValueError(f"r={r} must satisfy 1 ≤ r ≤ min(out, in) = {min(grad.shape)}")
-    if s <= 0 or scaling <= 0:
-        raise ValueError(f"s and scaling must be > 0, got s={s}, scaling={scaling}")
-    G = -grad
-    if svd == "full":
-        U, S, Vh = torch.linalg.svd(G, full_matrices=False)
-        U, S, Vh = U[:, :r], S[:r], Vh[:r]
-    else:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(generator_seed)
-            U, S, V = torch.svd_lowrank(G, q=min(2 * r + 8, *G.shape), niter=niter)
-        U, S, Vh = U[:, :r], S[:r], V[:, :r].mT
-    if S[0] <= 0:
-        raise ValueError("the gradient is zero: LoRA-One has no direction to start from")
-    root = (S / S[0] / (s * scaling)).sqrt()
-    return U * root, root[:, None] * Vh
+    return factors_from_svd(*top_singular(grad, r, svd, niter, generator_seed), s=s, scaling=scaling)
 
 
 @torch.no_grad()

@@ -20,14 +20,19 @@ N_RESAMPLES = 4000
 SIDES = (">", ">=", "<", "<=")
 
 
-def loglog_slope(x, y) -> float:
-    """Ordinary least-squares slope of log y on log x: the exponent p of a power law y ∝ x^p.
-
-    NaN when any y is ≤ 0 or non-finite (a censored or vanishing value has no logarithm to fit)."""
+def loglog_slopes(x, y) -> torch.Tensor:
+    """Ordinary least-squares slope of log y on log x along the last axis of ``y`` (batched over the others): the
+    exponent p of a power law y ∝ x^p. NaN where a y is ≤ 0 or non-finite (a censored or vanishing value has no
+    logarithm to fit)."""
     x = torch.as_tensor(x, dtype=torch.float64).log()
     y = torch.as_tensor(y, dtype=torch.float64).log()
     xc = x - x.mean()
-    return ((xc * (y - y.mean())).sum() / xc.square().sum()).item()
+    return (xc * (y - y.mean(-1, keepdim=True))).sum(-1) / xc.square().sum()
+
+
+def loglog_slope(x, y) -> float:
+    """:func:`loglog_slopes` of one curve ``y``, as a number."""
+    return loglog_slopes(x, y).item()
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,8 @@ def side(interval: tuple[float, float], threshold: float, claimed: str) -> bool 
     return True if ok else (False if bad else None)
 
 
-_STATS = {"mean": lambda a: float(np.mean(a)), "median": lambda a: float(np.median(a))}
+#: the named statistics, batched: rows (batch, n_seeds, ...) → (batch,)
+_STATS = {"mean": lambda rows: rows.mean(1), "median": lambda rows: np.median(rows, 1)}
 
 
 def bootstrap_interval(samples, statistic: str | Callable = "mean", level: float = LEVEL,
@@ -67,18 +73,22 @@ def bootstrap_interval(samples, statistic: str | Callable = "mean", level: float
     """Percentile-bootstrap interval of ``statistic`` over seeds (scipy.stats.bootstrap, seeded generator).
 
     ``samples``: an array whose first axis is the seed (rows are resampled together, so a row may be a curve
-    over a sweep); ``statistic`` maps such an array to a number ("mean", "median" or a function)."""
+    over a sweep); ``statistic`` is "mean", "median" or a function evaluated on every resample at once: it maps
+    a stack of resamples (batch, n_seeds, ...) to the batch of values (batch,)."""
     data = np.asarray(torch.as_tensor(samples).detach().cpu().double())
     if data.ndim == 0 or len(data) < 2:
         raise ValueError(f"samples: need at least 2 seeds along the first axis, got shape {data.shape}")
     stat = _STATS[statistic] if isinstance(statistic, str) else statistic
-    estimate = stat(data)
+    estimate = float(stat(data[None])[0])
     idx = np.arange(len(data))
     if np.all(data == data[0]):                    # every seed agrees: the bootstrap distribution is a point
         return estimate, (estimate, estimate)
-    res = sps.bootstrap((idx,), lambda i: stat(data[i.astype(int)]), vectorized=False, paired=False,
-                        confidence_level=level, n_resamples=n_resamples, method="percentile",
-                        rng=np.random.default_rng(0))
+    def on_resamples(i, axis=-1):   # i: (..., n_seeds) resampled seed indices
+        i = np.asarray(i, dtype=int)
+        return np.asarray(stat(data[i.reshape(-1, i.shape[-1])])).reshape(i.shape[:-1])
+
+    res = sps.bootstrap((idx,), on_resamples, vectorized=True, paired=False, confidence_level=level,
+                        n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(0))
     ci = res.confidence_interval
     return estimate, (float(ci.low), float(ci.high))
 

@@ -19,30 +19,38 @@ from dataclasses import dataclass
 import torch
 
 from . import hermite
-from .linearize import jacobian_features
 
 MODES = ("sphere", "lora", "full")
 
 
 class Activations:
-    """σ per run: σ_r(z) = Σ_j onehot[r, j] σ_j(z) over the distinct activations ``names``."""
+    """σ per run: σ_r(z) = Σ_j onehot[r, j] σ_j(z) over the distinct activations ``names``; evaluated group by
+    group (each σ_j only on its own runs' rows)."""
 
     def __init__(self, per_run: list[str], dtype=torch.float64, device="cpu"):
         self.names = sorted(set(per_run), key=list(hermite.FUNCTIONS).index)
         for n in self.names:
             hermite.activation(n)
-        self.onehot = torch.tensor([[float(p == n) for n in self.names] for p in per_run], dtype=dtype,
-                                   device=device)
+        self._set(torch.tensor([[float(p == n) for n in self.names] for p in per_run], dtype=dtype, device=device))
+
+    def _set(self, onehot: torch.Tensor) -> None:
+        self.onehot = onehot
+        self.rows = [onehot[:, j].nonzero()[:, 0] for j in range(len(self.names))]   # the runs of each σ_j
 
     def take(self, idx) -> "Activations":
         """The activations of the runs ``idx`` (an index tensor or a slice)."""
         out = Activations.__new__(Activations)
-        out.names, out.onehot = self.names, self.onehot[idx]
+        out.names = self.names
+        out._set(self.onehot[idx])
         return out
 
     def _mix(self, z: torch.Tensor, which: int) -> torch.Tensor:
-        shape = (-1,) + (1,) * (z.dim() - 1)
-        return sum(self.onehot[:, j].view(shape) * hermite.FUNCTIONS[n][which](z) for j, n in enumerate(self.names))
+        if len(self.names) == 1:
+            return hermite.FUNCTIONS[self.names[0]][which](z)
+        out = torch.empty_like(z)
+        for n, rows in zip(self.names, self.rows):
+            out[rows] = hermite.FUNCTIONS[n][which](z[rows])
+        return out
 
     def value(self, z: torch.Tensor) -> torch.Tensor:
         """σ_r(z[r, ...]) for z of shape (R, ...)."""
@@ -317,30 +325,29 @@ def censored_median(times: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 # --- the linearized (kernel) predictor -------------------------------------------------------------------------------
 
-def kernel_fit(W0: torch.Tensor, a: torch.Tensor, onehot: torch.Tensor, names: list[str], X: torch.Tensor,
-               y: torch.Tensor, ridge: float, chunk: int = 2048) -> torch.Tensor:
-    """Ridge regression of y − f_{W0}(x) on the NTK features G(x) = ∇_W f_{W0}(x) (torch.func) for every run.
+def kernel_features(W0: torch.Tensor, a: torch.Tensor, act: Activations, x: torch.Tensor) -> torch.Tensor:
+    """The NTK features G(x) = ∇_W f_{W0}(x) in closed form: row i of ∂f/∂W is a_i σ'(⟨w_i, x⟩) x, so
+    G(x) = vec((a ⊙ σ'(W0 x)) xᵀ); W0 (R, k, d), a (R, k), x (R, n, d) → (R, n, k·d)."""
+    c = act.deriv(torch.einsum("rkd,rnd->rnk", W0, x)) * a[:, None, :]
+    return (c[..., :, None] * x[..., None, :]).flatten(-2)
+
+
+def kernel_fit(W0: torch.Tensor, a: torch.Tensor, act: Activations, X: torch.Tensor, y: torch.Tensor,
+               ridge: float, chunk: int = 2048) -> torch.Tensor:
+    """Ridge regression of y − f_{W0}(x) on the NTK features G(x) (:func:`kernel_features`) for every run.
 
     Returns δ (R, k, d) minimizing (1/N) Σ_n (y_n − f_{W0}(x_n) − ⟨G(x_n), δ⟩)² + ridge ‖δ‖²; the predictor is
-    f_{W0}(x) + ⟨G(x), δ⟩ (the lazy/kernel regime). W0 (R, k, d), a (R, k), onehot (R, J) over ``names``,
-    X (R, N, d), y (R, N). The normal equations are accumulated over chunks of ``chunk`` samples.
+    f_{W0}(x) + ⟨G(x), δ⟩ (the lazy/kernel regime). W0 (R, k, d), a (R, k), X (R, N, d), y (R, N). The normal
+    equations are accumulated over chunks of ``chunk`` samples.
     """
-    def stats(W0r, ar, hr, Xr, yr):
-        def f(W, x):
-            z = W @ x
-            s = sum(hr[j] * hermite.FUNCTIONS[n][0](z) for j, n in enumerate(names))
-            return (ar * s).sum()[None]
-
-        G = jacobian_features(f, W0r, Xr).flatten(1)                 # (n, k·d)
-        r = yr - torch.vmap(f, in_dims=(None, 0))(W0r, Xr)[:, 0]
-        return G.T @ G, G.T @ r
-
     N, p = X.shape[1], W0[0].numel()
     GG = torch.zeros(W0.shape[0], p, p, dtype=W0.dtype, device=W0.device)
     Gr = torch.zeros(W0.shape[0], p, dtype=W0.dtype, device=W0.device)
     for start in range(0, N, chunk):
-        A, b = torch.vmap(stats)(W0, a, onehot, X[:, start:start + chunk], y[:, start:start + chunk])
-        GG, Gr = GG + A, Gr + b
+        x, yc = X[:, start:start + chunk], y[:, start:start + chunk]
+        G = kernel_features(W0, a, act, x)
+        r = yc - forward(W0, a, x, act)
+        GG, Gr = GG + G.mT @ G, Gr + (G.mT @ r[..., None])[..., 0]
     eye = torch.eye(p, dtype=W0.dtype, device=W0.device)
     return torch.linalg.solve(GG / N + ridge * eye, Gr / N).view_as(W0)
 

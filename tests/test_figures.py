@@ -184,3 +184,16 @@ def test_every_figure_of_the_record_is_at_least_150_dpi():
                     if dpi[0] < 149.5 or not width.endswith("%"):
                         low.append(f"{nb_id}: {dpi[0]:.0f} dpi, width {width or 'unset'}")
     assert not low, "figures below the house style (re-record with figures.show):\n" + "\n".join(low)
+
+
+def test_render_png_is_savefigs_tight_png():
+    """One tight box for every format: the PNG is byte for byte what ``bbox_inches="tight"`` gives."""
+    import io
+
+    fig, ax = F.subplots(1, 2)
+    ax[0].plot([1, 2, 3], [3, 1, 2], label="a curve")
+    ax[1].set(xlabel="a long label on the x axis", title="title")
+    F.legend_below(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=F.PNG_DPI, bbox_inches="tight", metadata=F._METADATA["png"])
+    assert F.render(fig, ("png",))["png"] == buf.getvalue()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lora_companion.stats import bootstrap_interval, clopper_pearson, decide, decide_rate, loglog_slope, side
+from lora_companion.stats import (bootstrap_interval, clopper_pearson, decide, decide_rate, loglog_slope, loglog_slopes,
+                                  side)
 
 
 def test_loglog_slope_recovers_power_laws():
@@ -42,8 +43,20 @@ def test_decide_over_seeds_is_deterministic_and_three_valued():
 def test_bootstrap_interval_of_a_statistic_of_rows():
     x = np.array([1.0, 2.0, 4.0, 8.0])
     rows = np.stack([2 * x ** (1.0 + 0.01 * k) for k in range(-3, 4)])   # slopes 0.97 … 1.03
-    est, (lo, hi) = bootstrap_interval(rows, lambda r: loglog_slope(x, r.mean(axis=0)))
+    est, (lo, hi) = bootstrap_interval(rows, lambda r: loglog_slopes(x, r.mean(axis=1)))
     assert 0.97 <= lo <= est <= hi <= 1.03
+    assert math.isclose(est, loglog_slope(x, rows.mean(0)), rel_tol=1e-12)
+
+
+def test_batched_bootstrap_matches_one_resample_at_a_time():
+    """The statistic evaluated on all resamples at once gives the interval scipy computes one resample at a time."""
+    from scipy import stats as sps
+    data = np.random.default_rng(1).standard_normal(12)
+    ref = sps.bootstrap((data,), np.mean, vectorized=False, confidence_level=0.95, n_resamples=4000,
+                        method="percentile", rng=np.random.default_rng(0)).confidence_interval
+    est, (lo, hi) = bootstrap_interval(data, "mean")
+    assert math.isclose(lo, ref.low, rel_tol=1e-12) and math.isclose(hi, ref.high, rel_tol=1e-12)
+    assert math.isclose(est, data.mean(), rel_tol=1e-14)
 
 
 def test_clopper_pearson_matches_known_values():

@@ -2,6 +2,7 @@ import math
 
 import torch
 
+from lora_companion import hermite
 from lora_companion import student_teacher as st
 
 
@@ -55,11 +56,33 @@ def test_kernel_predictor_exact_on_linear_in_W_target():
     X = P.sample(200, gen)
     delta = 0.5 * torch.randn(P.W0.shape, generator=gen, dtype=torch.float64)
     y = st.kernel_predict(P.W0, P.a, P.act, delta, X)          # f_{W0} + ⟨∇f, δ⟩: linear in W
-    fit = st.kernel_fit(P.W0, P.a, P.act.onehot, P.act.names, X, y, ridge=0.0, chunk=64)
+    fit = st.kernel_fit(P.W0, P.a, P.act, X, y, ridge=0.0, chunk=64)
     assert torch.allclose(fit, delta, atol=1e-8)
     x_new = P.sample(50, gen)
     assert torch.allclose(st.kernel_predict(P.W0, P.a, P.act, fit, x_new),
                           st.kernel_predict(P.W0, P.a, P.act, delta, x_new), atol=1e-8)
+
+
+def test_kernel_features_are_the_jacobian():
+    """The closed-form NTK features equal torch.func's Jacobian of f_{W0} in W, run by run."""
+    from lora_companion.linearize import jacobian_features
+    P, gen = _problem(["relu", "tanh", "he3", "he4"], dims=[5, 12, 12, 8])
+    x = P.sample(7, gen)
+    G = st.kernel_features(P.W0, P.a, P.act, x)
+    for r in range(4):
+        one = P.act.take(slice(r, r + 1))
+        f = lambda W, xi: st.forward(W[None], P.a[r:r + 1], xi[None, None], one)[0]   # noqa: E731
+        assert torch.allclose(G[r], jacobian_features(f, P.W0[r], x[r]).flatten(1), atol=1e-12)
+
+
+def test_grouped_activations_equal_the_onehot_mixture():
+    """Evaluating each σ_j only on its own runs gives Σ_j onehot[r, j] σ_j(z[r]) exactly."""
+    act = st.Activations(["he3", "relu", "he3", "tanh", "he4", "relu"])
+    z = torch.randn(6, 5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for which in (0, 1):
+        mix = sum(act.onehot[:, j].view(-1, 1, 1) * hermite.FUNCTIONS[n][which](z) for j, n in enumerate(act.names))
+        assert torch.equal(act._mix(z, which), mix)
+        assert torch.equal(act.take(torch.tensor([4, 1]))._mix(z[[4, 1]], which), mix[[4, 1]])
 
 
 def test_factored_gradients_match_autograd():

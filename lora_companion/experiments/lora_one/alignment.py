@@ -105,7 +105,7 @@ def alignment_claims(res: AlignmentResult, by_d: dict[int, AlignmentResult], r: 
     leak = max(res.leak.max().item(), *(x.leak.max().item() for x in by_d.values()))
     order = sorted(range(len(res.alpha2)), key=lambda i: -res.alpha2[i])   # largest α² first
     per_seed = _min_angle(res)[:, order]
-    gaps_down = lambda a: float(np.min(-np.diff(a.mean(0))))  # noqa: E731
+    gaps_down = lambda rows: (-np.diff(rows.mean(1), axis=-1)).min(-1)  # noqa: E731  (batched, see stats)
     d_scale = decide(per_seed, 0.0, ">", gaps_down)
     d_small = decide(per_seed[:, -1], ALIGN_SMALL_INIT_MAX, "<")
     ds = sorted(by_d)

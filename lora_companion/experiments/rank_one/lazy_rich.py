@@ -46,7 +46,7 @@ def lazy_to_rich(acts: list[str], rhos: list[float], n_seeds: int, d: int, k: in
     r1_err = (st.forward(tr.W, P.a, x_test, P.act) - y_test).square().mean(-1) / scale
     r1_err = torch.where(tr.failed, float("nan"), r1_err)
     X = stream.reshape(R, steps * batch, -1)
-    delta = st.kernel_fit(P.W0, P.a, P.act.onehot, P.act.names, X, P.teacher(X), ridge)
+    delta = st.kernel_fit(P.W0, P.a, P.act, X, P.teacher(X), ridge)
     kern_err = (st.kernel_predict(P.W0, P.a, P.act, delta, x_test) - y_test).square().mean(-1) / scale
     shape = (len(acts), len(rhos), n_seeds)
     return LazyRichResult(acts=acts, rhos=rhos, kernel=kern_err.view(shape).cpu(), rank1=r1_err.view(shape).cpu(),

@@ -15,7 +15,7 @@ from scipy.stats import DegenerateDataWarning
 from ... import hermite
 from ... import student_teacher as st
 from ...claims import Claim, Hypothesis, check
-from ...stats import Decision, combine, decide, decide_rate, loglog_slope
+from ...stats import Decision, combine, decide, decide_rate, loglog_slope, loglog_slopes
 from .recovery import theorem_hypotheses
 from .tasks import _grid, make_problem, step_sizes
 from .thresholds import D_SLOPE_MAX, K_EXPONENT_MAX, M_STRONG, N_BOOT, RATE_MIN
@@ -95,10 +95,10 @@ def scaling_decision(xs: list[int], T: torch.Tensor, threshold: float) -> Decisi
     median over the runs that recovered (censored runs, inf, are left out: their rate is the B1 claim's question),
     its interval a bootstrap over seeds (a seed's whole curve is resampled together); +inf when a resample has no
     recovered run at some x."""
-    def slope_of_medians(rows):
+    def slope_of_medians(rows):   # rows: resamples (batch, S, n_x) → slopes (batch,)
         r = torch.as_tensor(rows)
-        med = torch.where(torch.isfinite(r), r, float("nan")).nanmedian(0).values
-        return loglog_slope(xs, med) if torch.isfinite(med).all() else math.inf
+        med = torch.where(torch.isfinite(r), r, float("nan")).nanmedian(1).values
+        return torch.where(torch.isfinite(med).all(-1), loglog_slopes(xs, med), math.inf)
 
     with np.errstate(invalid="ignore"), warnings.catch_warnings():   # infinite resamples are expected here
         warnings.simplefilter("ignore", RuntimeWarning)

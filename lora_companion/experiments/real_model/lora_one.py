@@ -137,11 +137,12 @@ def one_step_eval(split: Split, grads: dict, n_top: int, r: int, etas: list[floa
     each η (Algorithm 1's model at step 0 with s = 1/η). ``grads`` as returned by ``initialize_lora_one_weights`` on
     a query/value PEFT model."""
     tr, te = [], []
+    svds = {name: hf.top_singular(G, r) for name, G in grads.items()}   # one SVD per weight, every η
     for eta in etas:
         top = _top(split, n_top)
-        for name, G in grads.items():
+        for name, usv in svds.items():
             lin = top.get_submodule(name.split("base_model.model.", 1)[-1])
-            B, A = hf.lora_one_factors(G, r, s=1.0 / eta)
+            B, A = hf.factors_from_svd(*usv, s=1.0 / eta)
             lin.weight += B @ A
         tr.append(_loss(top, split).item())
         te.append(evaluate(top, split))
@@ -184,7 +185,7 @@ def lora_one_experiment(*, n_head, n_train, n_test, n_top, max_tokens, head_wd, 
     if unknown or not {"full", "lora", "lora_one"} <= set(methods):
         raise ValueError(f"methods must include full, lora and lora_one, from {METHODS}; got {list(methods)}")
     methods = tuple(m for m in METHODS if m in methods)
-    eval_at = sorted({0, steps})
+    eval_at = [steps]   # the pre-trained model (step 0 of full FT and LoRA) is evaluated once per seed
     loss, acc, ce, best = {}, {}, {}, {}
     pre, os_tr, os_te, energy = [], [], [], []
     splits = [make_split(n_head, n_train, n_test, n_top, max_tokens, head_wd, gen, pooled=True)
