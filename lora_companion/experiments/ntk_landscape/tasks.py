@@ -90,6 +90,12 @@ class LinearTask:
     def subset(self, idx: torch.Tensor) -> "LinearTask":
         return replace(self, G=self.G[idx], f0=self.f0[idx], y=self.y[idx], w=self.w[idx], N=self.N[idx])
 
+    def trimmed(self) -> "LinearTask":
+        """The same datasets padded only to their own largest N (padding points carry weight 0, so the risk and
+        its gradient are unchanged; the products with G shrink)."""
+        n = int(self.w.sum(-1).max())
+        return replace(self, G=self.G[:, :n], f0=self.f0[:, :n], y=self.y[:, :n], w=self.w[:, :n])
+
 
 def random_task(Ns: list[int], K: int, m: int, n: int, n_seeds: int, gen: torch.Generator, *,
                 whiten: bool = True, loss: str = "squared", device="cpu") -> LinearTask:
@@ -135,7 +141,29 @@ def random_task(Ns: list[int], K: int, m: int, n: int, n_seeds: int, gen: torch.
 
 def solve_convex(task: LinearTask, lam: torch.Tensor, *, tol: float = 1e-10, max_iter: int = 20000,
                  record_every: int = 0, accelerated: bool = True) -> ConvexSolution:
-    """δ*_λ = argmin L̂(δ) + λ‖δ‖_* for every dataset (FISTA with SVT, :func:`landscape.solve_nuclear`)."""
+    """δ*_λ = argmin L̂(δ) + λ‖δ‖_* for every dataset (FISTA with SVT, :func:`landscape.solve_nuclear`).
+
+    Without recording, datasets are solved in groups of equal size N, each :meth:`LinearTask.trimmed`: a group
+    neither carries the padding of larger datasets nor iterates on once it has converged (every dataset is its
+    own problem; only the batch's stopping iteration depends on the grouping)."""
+    D, K, m, n = task.shape
+    lam = torch.as_tensor(lam, dtype=task.G.dtype, device=task.G.device).expand(D)
+    sizes = task.w.sum(-1)
+    groups = [(sizes == v).nonzero()[:, 0] for v in sizes.unique()]
+    if record_every or len(groups) == 1:
+        return _solve(task, lam, tol, max_iter, record_every, accelerated)
+    parts = [(idx, _solve(task.subset(idx).trimmed(), lam[idx], tol, max_iter, 0, accelerated)) for idx in groups]
+    X = torch.empty(D, m, n, dtype=task.G.dtype, device=task.G.device)
+    objective, residual = (torch.empty(D, dtype=task.G.dtype, device=task.G.device) for _ in range(2))
+    converged = torch.empty(D, dtype=torch.bool, device=task.G.device)
+    for idx, sol in parts:
+        X[idx], objective[idx], residual[idx], converged[idx] = sol.X, sol.objective, sol.residual, sol.converged
+    return ConvexSolution(X=X, objective=objective, residual=residual,
+                          iterations=max(sol.iterations for _, sol in parts), converged=converged)
+
+
+def _solve(task: LinearTask, lam: torch.Tensor, tol: float, max_iter: int, record_every: int,
+           accelerated: bool) -> ConvexSolution:
     D, K, m, n = task.shape
     return solve_nuclear(lambda X: task.risk(X[:, None])[:, 0], (D, m, n), lam, lipschitz=task.lipschitz(),
                          max_iter=max_iter, tol=tol, record_every=record_every, accelerated=accelerated,
