@@ -72,6 +72,22 @@ def style() -> None:
         "mathtext.fontset": "dejavusans"})
 
 
+def warm_up() -> None:
+    """Draw a throwaway figure (not registered with pyplot, so figure numbering is untouched) in the house style,
+    with mathtext, into every format: a process's first draw loads fonts and parsers, which a warm kernel
+    (:mod:`lora_companion.kernels`) thereby has done before its notebook starts."""
+    from matplotlib.figure import Figure
+
+    style()
+    fig = Figure(figsize=(2, 1.5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([1, 10], [1, 2], label=r"$\alpha^2$")
+    ax.set(xscale="log", xlabel=r"step size $\eta$", ylabel="risk")
+    ax.legend()
+    for fmt in FORMATS:
+        fig.savefig(io.BytesIO(), format=fmt, dpi=PNG_DPI, bbox_inches="tight", metadata=_METADATA[fmt])
+
+
 # --- layout helpers -------------------------------------------------------------------------------------------
 
 def subplots(nrows: int = 1, ncols: int = 1, *, height: float | None = None, width: float = COLUMN_WIDTH, **kw):

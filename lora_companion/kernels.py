@@ -4,10 +4,12 @@ that notebook will import (:func:`warm_modules`), so a notebook starts on a warm
 Start-up was about 5.7 s of a kernel's life (measured: 0.9 s to start, 3.6 s for torch, matplotlib, scipy.stats and
 the package, 1.2 s for ``torch._inductor``, which ``torch.use_deterministic_algorithms`` imports on first call) and
 21 notebooks pay it in turn, the MiniLM pages 4–5 s more for transformers and PEFT; overlapped with the previous
-notebook, it costs no wall time where a second core is free. The warm-up only imports modules, inside a function
-and with ``store_history=False``: no name is bound in the notebook's namespace and execution counts are untouched,
-so a notebook sees the same fresh namespace, parameters and seeds as on a cold kernel, and its outputs are
-identical — the record is made on warm kernels and nbval re-executes every notebook on a cold one against it.
+notebook, it costs no wall time where a second core is free. The warm-up also draws one throwaway figure
+(:func:`lora_companion.figures.warm_up`: a process's first draw loads fonts and parsers). It only imports modules
+and draws off pyplot, inside a function and with ``store_history=False``: no name is bound in the notebook's
+namespace and execution counts are untouched, so a notebook sees the same fresh namespace, parameters and seeds
+as on a cold kernel, and its outputs are identical — the record is made on warm kernels and nbval re-executes every
+notebook on a cold one against it.
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ import nbformat
 from jupyter_client.manager import KernelManager
 
 #: modules every notebook imports, whatever its import cells say (torch._inductor: see the module docstring)
-BASE_MODULES = ("lora_companion.notebook", "lora_companion.claims", "myst_nb", "torch._inductor")
+BASE_MODULES = ("lora_companion.notebook", "lora_companion.claims", "lora_companion.figures", "myst_nb", "torch._inductor")
 
 #: what the warm-up executes, for a list of module names: import each (a name that is not a module, as in
-#: ``from package import function``, is skipped) without binding anything in the kernel's namespace
+#: ``from package import function``, is skipped) and draw a throwaway figure (:func:`figures.warm_up`), without
+#: binding anything in the kernel's namespace
 WARMUP = """def _warm(names):
     import importlib
     for name in names:
@@ -30,6 +33,7 @@ WARMUP = """def _warm(names):
             importlib.import_module(name)
         except ModuleNotFoundError:
             pass
+    importlib.import_module("lora_companion.figures").warm_up()
 _warm({names!r})
 del _warm"""
 

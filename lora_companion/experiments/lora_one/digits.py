@@ -122,14 +122,14 @@ def mlp_grads(params: Params, X: torch.Tensor, y: torch.Tensor, scaling: float |
     lora = scaling is not None
     base = "base." if lora else ""
     W1, b1, W2, b2 = (params[f"{k}.{base}{w}"] for k in "02" for w in ("weight", "bias"))
-    z1 = X @ W1.mT + b1[:, None] if first is None else first
+    z1 = torch.baddbmm(b1[:, None], X, W1.mT) if first is None else first
     if lora:
-        u1 = X @ params["0.lora_A"].mT
-        z1 = z1 + scaling * u1 @ params["0.lora_B"].mT
+        u1 = (params["0.lora_A"] @ X.mT).mT
+        z1 = torch.baddbmm(z1, u1, params["0.lora_B"].mT, alpha=scaling)
     h = z1.clamp_min(0)
     z2 = h @ W2.mT + b2[:, None]
     if lora:
-        u2 = h @ params["2.lora_A"].mT
+        u2 = (params["2.lora_A"] @ h.mT).mT
         z2 = z2 + scaling * u2 @ params["2.lora_B"].mT
     logp = z2.log_softmax(-1)
     loss = -logp.gather(-1, y[..., None])[..., 0].mean(-1)
@@ -137,10 +137,11 @@ def mlp_grads(params: Params, X: torch.Tensor, y: torch.Tensor, scaling: float |
     d2.scatter_add_(-1, y[..., None], -torch.ones_like(d2[..., :1]))
     d2 /= y.shape[-1]
     W2eff = W2 + scaling * params["2.lora_B"] @ params["2.lora_A"] if lora else W2
-    d1 = (d2 @ W2eff) * (z1 > 0)
-    if lora:
-        return loss, {"0.lora_A": scaling * (d1 @ params["0.lora_B"]).mT @ X, "0.lora_B": scaling * d1.mT @ u1,
-                      "2.lora_A": scaling * (d2 @ params["2.lora_B"]).mT @ h, "2.lora_B": scaling * d2.mT @ u2}
+    d1 = (d2 @ W2eff).masked_fill_(z1 <= 0, 0.0)
+    if lora:   # products ordered so that the long dimension n is the inner one (MKL is slow on skinny outputs)
+        B1t, B2t = params["0.lora_B"].mT, params["2.lora_B"].mT
+        return loss, {"0.lora_A": scaling * (B1t @ d1.mT) @ X, "0.lora_B": scaling * (u1.mT @ d1).mT,
+                      "2.lora_A": scaling * (B2t @ d2.mT) @ h, "2.lora_B": scaling * (u2.mT @ d2).mT}
     return loss, {"0.weight": d1.mT @ X, "0.bias": d1.sum(1), "2.weight": d2.mT @ h, "2.bias": d2.sum(1)}
 
 
