@@ -92,8 +92,8 @@ def test_digits_ensemble_equals_one_ordinary_module():
     from lora_companion.experiments.lora_one import digits as D
     from lora_companion.lora_linear import apply_lora
     gen = torch.Generator().manual_seed(5)
-    data = E.load_digits_task(gen, 2)
-    net, init = D.make_ensemble(8, 2, gen)
+    data = E.load_digits_task(gen, 2, dtype=torch.float64)     # float64: the ensemble machinery to round-off
+    net, init = D.make_ensemble(8, 2, gen, dtype=torch.float64)
     params = E.pretrain(net, init, data.X_odd, data.y_odd, 5, 1e-2)
     i, lrs, steps = 1, [0.1, 0.5], 4
     accuracy = lambda m: 100.0 * (m(data.X_test[i]).argmax(-1) == data.y_test[i]).double().mean()  # noqa: E731
@@ -213,7 +213,7 @@ def test_mlp_grads_match_autograd_full_and_lora():
     gen = torch.Generator().manual_seed(3)
     X = torch.randn(3, 20, 64, generator=gen, dtype=torch.float64)
     y = torch.randint(0, 10, (3, 20), generator=gen)
-    net, params = D.make_ensemble(12, 3, gen)
+    net, params = D.make_ensemble(12, 3, gen, dtype=torch.float64)
     loss, grads = D.mlp_grads(params, X, y)
     w = {k: v.clone().requires_grad_() for k, v in params.items()}
     ref = torch.autograd.grad(D.losses(net, w, X, y).sum(), list(w.values()))

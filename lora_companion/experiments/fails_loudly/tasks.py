@@ -50,11 +50,15 @@ class TeacherStudent:
 
     def loss_and_grad(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(L_full, ∇L_full) for a batch X (B, m, n), in closed form: with h = tanh(x(W₀ + X)ᵀ) and e = h a − y,
-        ∇L_full = (1/N) ((e ⊗ a) ⊙ (1 − h²))ᵀ x."""
-        h = torch.tanh(self.x @ (self.W0 + X).mT)                          # (B, N, m)
-        e = h @ self.a - self.y                                            # (B, N)
-        g = ((e[..., None] * self.a) * (1 - h.square())).mT @ self.x / len(self.y)
-        return 0.5 * e.square().mean(-1), g
+        ∇L_full = (1/N) ((e ⊗ a) ⊙ (1 − h²))ᵀ x. The runs share the inputs x, so each direction is one matrix
+        product with x for the whole batch (runs side by side in an (N, B·m) layout), not B small ones."""
+        B, m, n = X.shape
+        N = len(self.y)
+        h = torch.tanh(self.x @ (self.W0 + X).reshape(B * m, n).mT).view(N, B, m)
+        e = h @ self.a - self.y[:, None]                                   # (N, B)
+        d = h.square().neg_().add_(1).mul_(self.a).mul_(e[..., None])      # (e ⊗ a) ⊙ (1 − h²)
+        g = (self.x.mT @ d.view(N, B * m)).view(n, B, m).permute(1, 2, 0) / N
+        return 0.5 * e.square().mean(0), g
 
     def hessian(self, X: torch.Tensor) -> torch.Tensor:
         """∇²L_full for a batch X (B, m, n), in closed form as (B, mn, mn): with s' = 1 − h², s'' = −2h(1 − h²),

@@ -26,6 +26,10 @@ from .thresholds import ONE_STEP_GAIN_MIN
 
 
 DIGITS_METHODS = ("full", "lora", "lora_one", "lora_ga")
+#: the MLP's precision: float32, as the network is trained in practice; its claims are read to two or three digits
+#: (the closed-form gradients are tested against autograd in float64). Random draws are made in float64 and
+#: rounded, so both precisions start from the same numbers.
+DTYPE = torch.float32
 DIGITS_LABELS = {"full": "full fine-tuning", "lora": "LoRA", "lora_one": "LoRA-One", "lora_ga": "LoRA-GA"}
 
 Params = dict[str, torch.Tensor]
@@ -45,12 +49,14 @@ class Digits:
     y_test: torch.Tensor   # (n_seeds, n_test)
 
 
-def load_digits_task(gen: torch.Generator, n_seeds: int = 1, test_fraction: float = 0.4, device="cpu") -> Digits:
-    """One random train/test split of the even digits per seed (permutations drawn from ``gen``)."""
+def load_digits_task(gen: torch.Generator, n_seeds: int = 1, test_fraction: float = 0.4, device="cpu",
+                     dtype=DTYPE) -> Digits:
+    """One random train/test split of the even digits per seed (permutations drawn from ``gen``), features in
+    ``dtype``."""
     from sklearn.datasets import load_digits
     data = load_digits()
     X = torch.tensor(data.data, dtype=torch.float64)
-    X = (X - X.mean(0)) / (X.std(0) + 1.0)
+    X = ((X - X.mean(0)) / (X.std(0) + 1.0)).to(dtype)
     y = torch.tensor(data.target)
     odd, even = y % 2 == 1, y % 2 == 0
     Xe, ye = X[even], y[even]
@@ -61,9 +67,9 @@ def load_digits_task(gen: torch.Generator, n_seeds: int = 1, test_fraction: floa
     return Digits(to(X[odd]), to(y[odd]), to(Xe[tr]), to(ye[tr]), to(Xe[te]), to(ye[te]))
 
 
-def make_mlp(hidden: int, gen: torch.Generator, device="cpu") -> torch.nn.Module:
-    """Two-layer ReLU network 64 → hidden → 10 with U(±1/√fan_in) weights drawn from ``gen``."""
-    model = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)).double()
+def make_mlp(hidden: int, gen: torch.Generator, device="cpu", dtype=DTYPE) -> torch.nn.Module:
+    """Two-layer ReLU network 64 → hidden → 10 in ``dtype`` with U(±1/√fan_in) weights drawn from ``gen``."""
+    model = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)).to(dtype)
     with torch.no_grad():
         for p in model.parameters():
             fan_in = p.shape[-1] if p.dim() == 2 else (64 if p.shape[0] == hidden else hidden)
@@ -71,10 +77,11 @@ def make_mlp(hidden: int, gen: torch.Generator, device="cpu") -> torch.nn.Module
     return model.to(device)
 
 
-def make_ensemble(hidden: int, n_seeds: int, gen: torch.Generator, device="cpu") -> tuple[torch.nn.Module, Params]:
+def make_ensemble(hidden: int, n_seeds: int, gen: torch.Generator, device="cpu",
+                  dtype=DTYPE) -> tuple[torch.nn.Module, Params]:
     """``n_seeds`` independent :func:`make_mlp` draws as (template module on the meta device, stacked parameters
     with a leading seed dimension)."""
-    models = [make_mlp(hidden, gen, device) for _ in range(n_seeds)]
+    models = [make_mlp(hidden, gen, device, dtype) for _ in range(n_seeds)]
     params, _ = stack_module_state(models)
     return copy.deepcopy(models[0]).to("meta"), {k: v.detach() for k, v in params.items()}
 
@@ -169,7 +176,7 @@ def one_step_update(net: torch.nn.Module, params: Params, data: Digits, r: int, 
     """Table 2 analogue: W ← W + η P_r(−∇W) for every linear layer, gradient from the first ``grad_rows``
     fine-tuning examples; test accuracy (len(lrs), n_seeds) for each η (no training)."""
     grads = weight_gradients(net, params, data.X_train[:, :grad_rows], data.y_train[:, :grad_rows])
-    eta = torch.tensor(lrs, dtype=torch.float64, device=data.X_train.device).repeat_interleave(len(data.y_train))
+    eta = torch.tensor(lrs, dtype=data.X_train.dtype, device=data.X_train.device).repeat_interleave(len(data.y_train))
     stepped = {k: _lr_grid(v, len(lrs)) for k, v in params.items()}
     for k, g in grads.items():
         L, R = inits.spectral_init(-g, r)
@@ -231,7 +238,7 @@ def finetune(net: torch.nn.Module, params: Params, method: str, data: Digits, r:
     frozen = {k: _lr_grid(v, n_lrs) for k, v in start.items() if k not in train}
     X, y = _lr_grid(data.X_train, n_lrs), _lr_grid(data.y_train, n_lrs)
     Xt, yt = _lr_grid(data.X_test, n_lrs), _lr_grid(data.y_test, n_lrs)
-    eta = torch.tensor(lrs, dtype=torch.float64, device=X.device).repeat_interleave(n_seeds)
+    eta = torch.tensor(lrs, dtype=X.dtype, device=X.device).repeat_interleave(n_seeds)
     scaling, first = None, None
     if method != "full":   # layer 1's base is frozen: its part of z₁ is computed once
         scaling, first = model[0].scaling, X @ frozen["0.base.weight"].mT + frozen["0.base.bias"][:, None]
