@@ -202,16 +202,17 @@ class DigitsResult:
 def _adapted(net: torch.nn.Module, params: Params, method: str, data: Digits, r: int, s: float,
              grad_rows: int) -> tuple[torch.nn.Module, Params]:
     """Every seed's pre-trained module with :func:`lora_companion.lora_linear.apply_lora` (α = r, so scaling 1; LoRA-One
-    and LoRA-GA from the gradient on the first ``grad_rows`` fine-tuning examples), stacked."""
+    and LoRA-GA from the gradient on the first ``grad_rows`` fine-tuning examples), stacked. The adapters are drawn
+    and initialized in float64 and then rounded to the data's dtype (see :data:`DTYPE`)."""
     from ...lora_linear import apply_lora
-    device = data.X_train.device
+    device, dtype = data.X_train.device, data.X_train.dtype
     models = []
     for i in range(len(data.y_train)):  # building the ensemble: one PEFT init per seed, on an ordinary module
-        Xg, yg = data.X_train[i, :grad_rows], data.y_train[i, :grad_rows]
-        models.append(apply_lora(member(net, params, i, device), r, float(r), init=method, s=s,
+        Xg, yg = data.X_train[i, :grad_rows].double(), data.y_train[i, :grad_rows]
+        models.append(apply_lora(member(net, params, i, device).double(), r, float(r), init=method, s=s,
                                  loss_fn=lambda m, X=Xg, y=yg: torch.nn.functional.cross_entropy(m(X), y)))
     stacked, _ = stack_module_state(models)
-    return copy.deepcopy(models[0]).to("meta"), {k: v.detach() for k, v in stacked.items()}
+    return copy.deepcopy(models[0]).to("meta"), {k: v.detach().to(dtype) for k, v in stacked.items()}
 
 
 def _angles(G: torch.Tensor, A: torch.Tensor, B: torch.Tensor, r: int, step: int) -> torch.Tensor:
