@@ -328,8 +328,13 @@ def censored_median(times: torch.Tensor, dim: int = -1) -> torch.Tensor:
 def kernel_features(W0: torch.Tensor, a: torch.Tensor, act: Activations, x: torch.Tensor) -> torch.Tensor:
     """The NTK features G(x) = ∇_W f_{W0}(x) in closed form: row i of ∂f/∂W is a_i σ'(⟨w_i, x⟩) x, so
     G(x) = vec((a ⊙ σ'(W0 x)) xᵀ); W0 (R, k, d), a (R, k), x (R, n, d) → (R, n, k·d)."""
-    c = act.deriv(torch.einsum("rkd,rnd->rnk", W0, x)) * a[:, None, :]
+    c = _ntk_coefficients(W0, a, act, x)
     return (c[..., :, None] * x[..., None, :]).flatten(-2)
+
+
+def _ntk_coefficients(W0: torch.Tensor, a: torch.Tensor, act: Activations, x: torch.Tensor) -> torch.Tensor:
+    """a_i σ'(⟨w_i, x⟩) for every run, input and neuron: (R, n, k), the row weights of ∂f_{W0}(x)/∂W."""
+    return act.deriv(torch.einsum("rkd,rnd->rnk", W0, x)) * a[:, None, :]
 
 
 def kernel_fit(W0: torch.Tensor, a: torch.Tensor, act: Activations, X: torch.Tensor, y: torch.Tensor,
@@ -355,6 +360,5 @@ def kernel_fit(W0: torch.Tensor, a: torch.Tensor, act: Activations, X: torch.Ten
 def kernel_predict(W0: torch.Tensor, a: torch.Tensor, act: Activations, delta: torch.Tensor,
                    x: torch.Tensor) -> torch.Tensor:
     """f_{W0}(x) + ⟨∇_W f_{W0}(x), δ⟩ = f_{W0}(x) + Σ_i a_i σ'(⟨w_i, x⟩)⟨δ_i, x⟩ for x (R, B, d) → (R, B)."""
-    pre = torch.einsum("rkd,rbd->rbk", W0, x)
-    lin = torch.einsum("rbk,rkd,rbd->rb", act.deriv(pre) * a[:, None, :], delta, x)
+    lin = torch.einsum("rbk,rkd,rbd->rb", _ntk_coefficients(W0, a, act, x), delta, x)
     return forward(W0, a, x, act) + lin

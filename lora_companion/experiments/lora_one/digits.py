@@ -229,10 +229,10 @@ def finetune(net: torch.nn.Module, params: Params, method: str, data: Digits, r:
              steps: int, grad_rows: int, s: float, acc_steps: list[int], angle_steps: list[int] | None = None):
     """Full-batch GD on the even digits from the pre-trained members (``params``, leading seed dimension), at
     every step size of ``lrs`` at once: ``full`` (every weight and bias) or a LoRA variant (GD on the adapters
-    only, biases frozen, as in LoRA), with the gradients of :func:`mlp_grads`. Returns (losses (steps+1, L, S), accuracies (len(acc_steps), L, S),
-    angles (len(angle_steps), L, S, 2) or None); angles (vanilla LoRA) are sin θ_max of lora_A's row space /
-    lora_B's column space in layer 1 against the top-r right / left singular subspaces of the full-batch −∇W₁
-    at the pre-trained model."""
+    only, biases frozen, as in LoRA), with the gradients of :func:`mlp_grads`. Returns (losses (steps+1, L, S),
+    accuracies (len(acc_steps), L, S), angles (len(angle_steps), L, S, 2) or None); angles (vanilla LoRA) are
+    sin θ_max of lora_A's row space / lora_B's column space in layer 1 against the top-r right / left singular
+    subspaces of the full-batch −∇W₁ at the pre-trained model."""
     n_lrs, n_seeds = len(lrs), len(data.y_train)
     model, start = (net, params) if method == "full" else _adapted(net, params, method, data, r, s, grad_rows)
     train = {k: _lr_grid(v, n_lrs) for k, v in start.items() if method == "full" or "lora_" in k}
