@@ -102,6 +102,24 @@ def decide(samples, threshold: float, claimed: str = ">", statistic: str | Calla
                     f"bootstrap {level:.0%} interval of the {name}")
 
 
+def seeds_for_power(samples, threshold: float, level: float = LEVEL, power: float = LEVEL) -> float:
+    """How many seeds a decision on the mean needs to be stable, if the per-seed mean μ and spread σ were those of
+    ``samples``: the n at which the ``level`` interval of the mean lies wholly on μ's side of ``threshold`` with
+    probability ``power`` (normal approximation of the interval, one-sided power):
+
+        n = ((z_{(1+level)/2} + z_power) · σ / |μ − threshold|)²,   rounded up; ∞ when μ = threshold.
+
+    A run with far fewer seeds than this gives a verdict that another base seed can flip."""
+    x = torch.as_tensor(samples, dtype=torch.float64)
+    if x.ndim != 1 or len(x) < 2:
+        raise ValueError(f"samples: need a 1-D tensor of at least 2 seeds, got shape {tuple(x.shape)}")
+    effect = abs(x.mean().item() - threshold)
+    if effect == 0:
+        return float("inf")
+    z = sps.norm.ppf((1 + level) / 2) + sps.norm.ppf(power)
+    return float(np.ceil((z * x.std().item() / effect) ** 2))
+
+
 def clopper_pearson(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     """Exact (Clopper–Pearson) two-sided interval of a binomial success probability."""
     if not 0 <= successes <= n or n < 1:

@@ -64,3 +64,18 @@ CONTROLS = {
 }
 
 test_positive_control, test_negative_control = make_tests(CONTROLS)
+
+
+def test_seeds_needed_reads_each_claims_per_seed_statistic():
+    """A large effect needs few seeds, an effect shrunk towards its threshold many more; the count is
+    stats.seeds_for_power of the very samples the claim is decided on."""
+    from lora_companion import stats
+
+    res = _lora_one(final_gain=0.05)
+    need = L.seeds_needed(res)
+    assert set(need) == {"loraone-minilm-one-step", "loraone-minilm-tracks-full", "loraone-minilm-alignment",
+                         "loraone-minilm-final-loss"}
+    x, thr = L.paired_effects(res)["loraone-minilm-final-loss"]
+    assert need["loraone-minilm-final-loss"][1] == stats.seeds_for_power(x, thr)
+    weak = L.seeds_needed(_lora_one(final_gain=0.0002))["loraone-minilm-final-loss"]
+    assert weak[1] > 10 * need["loraone-minilm-final-loss"][1] and weak[0] < need["loraone-minilm-final-loss"][0]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lora_companion.stats import (bootstrap_interval, clopper_pearson, decide, decide_rate, loglog_slope, loglog_slopes,
-                                  side)
+                                  seeds_for_power, side)
 
 
 def test_loglog_slope_recovers_power_laws():
@@ -77,3 +77,28 @@ def test_decide_between_is_three_valued():
     assert decide_between(x, 0.25, 0.75).passed is True
     assert decide_between(x, 0.6, 0.9).passed is False and decide_between(x, 0.1, 0.4).passed is False
     assert decide_between(x, 0.5, 0.9).passed is None
+
+
+def test_seeds_for_power_is_the_normal_sample_size_formula():
+    x = torch.tensor([0.0, 2.0, 1.0, 3.0, -1.0])   # mean 1, standard deviation √2.5
+    n = seeds_for_power(x, 0.0)
+    assert n == math.ceil(((1.959964 + 1.644854) * math.sqrt(2.5) / 1.0) ** 2)
+    assert seeds_for_power(x, 0.5) > n                        # a smaller margin needs more seeds
+    assert seeds_for_power(x, 0.0, power=0.5) < n
+    assert seeds_for_power(torch.tensor([1.0, -1.0]), 0.0) == math.inf
+    with pytest.raises(ValueError, match="samples"):
+        seeds_for_power(torch.tensor([1.0]), 0.0)
+
+
+def test_seeds_for_power_gives_the_promised_power_in_simulation():
+    """At the returned n, the 95 % interval of the mean of n draws excludes the threshold in about 95 % of
+    repetitions (normal draws with the pilot's mean and spread)."""
+    mu, sigma = 0.3, 1.0
+    pilot = mu + sigma * torch.randn(4000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    pilot = (pilot - pilot.mean()) / pilot.std() * sigma + mu        # exactly the pilot's μ and σ
+    n = int(seeds_for_power(pilot, 0.0))
+    draws = mu + sigma * torch.randn(20000, n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    lower = draws.mean(1) - 1.959964 * draws.std(1) / math.sqrt(n)
+    assert abs((lower > 0).double().mean().item() - 0.95) < 0.01
+    short = draws[:, : n // 4]                                       # a quarter of the seeds: far less power
+    assert (short.mean(1) - 1.959964 * short.std(1) / math.sqrt(n // 4) > 0).double().mean().item() < 0.6
