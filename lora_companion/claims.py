@@ -65,8 +65,9 @@ class Claim:
     words; ``test``: our test with its threshold; ``measured``: the measured value (rounded to what matters);
     ``verdict``: one of :data:`VERDICTS`; ``figure``: the label of the figure that shows it, if any; ``kind``:
     one of :data:`KINDS`; ``source``: the paper's result it tests ("Thm 1", "Fig. 2"); ``hypotheses``: measured
-    hypotheses (records of :class:`Hypothesis`); ``seeds`` and ``interval``: the number of seeds and the
-    confidence interval of the statistic the verdict was decided on; ``model``: the pretrained model, if any.
+    hypotheses (records of :class:`Hypothesis`); ``seeds``, ``interval`` and ``interval_method``: the number of
+    seeds, the confidence interval of the statistic the verdict was decided on and how it was computed (e.g.
+    "Student-t 95% interval of the mean"); ``model``: the pretrained model, if any.
     """
 
     id: str
@@ -80,6 +81,7 @@ class Claim:
     hypotheses: tuple = ()
     seeds: int | None = None
     interval: tuple | None = None
+    interval_method: str | None = None
     model: str | None = None
     figure: str | None = None
     chapter: str = ""
@@ -128,15 +130,16 @@ def check(id: str, *, paper: str, kind: str, statement: str, test: str, measured
         if not math.isfinite(measured):
             passed = None
         measured = _round(measured, digits)
-    seeds = interval = None
+    seeds = interval = method = None
     if decision is not None:
-        seeds = decision.seeds
+        seeds, method = decision.seeds, decision.method
         if all(math.isfinite(float(v)) for v in decision.interval):
             interval = tuple(_round(float(v), digits) for v in decision.interval)
         else:   # NaN (a degenerate instance) or ±inf (every run censored): the statistic cannot be decided
             passed = None
     return Claim(id=id, paper=paper, statement=statement, test=test, measured=measured, verdict=verdict(passed),
-                 kind=kind, source=source, hypotheses=hyps, seeds=seeds, interval=interval, model=model,
+                 kind=kind, source=source, hypotheses=hyps, seeds=seeds, interval=interval,
+                 interval_method=method, model=model,
                  figure=figure)
 
 
@@ -171,8 +174,8 @@ class ClaimSet:
                       f"    test:     {c.test}",
                       f"    measured: {c.measured}"]
             if c.seeds is not None:
-                lines.append(f"    seeds:    {c.seeds}, " + (f"95% interval [{c.interval[0]}, {c.interval[1]}]" if c.interval
-                                                       else "interval undefined (a non-finite statistic)"))
+                lines.append(f"    seeds:    {c.seeds}, " + (f"{c.interval_method} [{c.interval[0]}, {c.interval[1]}]"
+                                                       if c.interval else "interval undefined (a non-finite statistic)"))
             for h in c.hypotheses:
                 lines.append(f"    {'holds' if h['holds'] else 'FAILS'}:    {h['name']} (measured {h['measured']})")
             if c.outside:

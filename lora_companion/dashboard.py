@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from . import coverage
+from . import coverage, stats
 from .book import BOOK, CHAPTERS
 from .claims import COUNTED, VERDICTS
 
@@ -106,7 +106,8 @@ def seed_summary(claims: list[dict], check: dict) -> str:
 
 
 def threshold_changes() -> list[dict]:
-    """Every threshold changed after a run had been seen, from each chapter's ``thresholds.THRESHOLD_CHANGES``."""
+    """Every threshold changed after a run had been seen, from each chapter's ``thresholds.THRESHOLD_CHANGES``, and
+    every change of the decision rule itself (``stats.RULE_CHANGES``, chapter "all")."""
     found = []
     for chapter in CHAPTERS:
         try:
@@ -114,7 +115,7 @@ def threshold_changes() -> list[dict]:
         except ModuleNotFoundError:
             continue
         found += [{"chapter": chapter, **asdict(t)} for t in getattr(module, "THRESHOLD_CHANGES", [])]
-    return found
+    return found + [{"chapter": "all", **change} for change in stats.RULE_CHANGES]
 
 
 def _kind(c: dict) -> str:
@@ -142,8 +143,9 @@ def _details(c: dict, check: dict | None) -> list[str]:
                   f"`{_cell(h['measured'], code=True)}`)" for h in c["hypotheses"]]
         lines.append("")
     if c.get("seeds"):
-        lo, hi = c["interval"]
-        lines += [f"**Seeds.** Decided over {c['seeds']} seeds: 95 % interval [{lo}, {hi}].", ""]
+        how = (f"{c['interval_method']} [{c['interval'][0]}, {c['interval'][1]}]" if c.get("interval")
+               else "interval undefined (a non-finite statistic)")
+        lines += [f"**Seeds.** Decided over {c['seeds']} seeds: {how}.", ""]
     lines += [f"**Seed check.** {_agreement(c, check)}", ""]
     evidence = [f"{{numref}}`{c['figure']}`"] if c.get("figure") else []
     evidence.append(f"the notebook [{c['notebook'].split('/')[-1]}]({c['notebook']}.ipynb)")
@@ -187,7 +189,7 @@ def render(claims: list[dict], check: dict | None = None) -> str:
         for c in rows:
             lines += _details(c, check)
     changes = threshold_changes()
-    lines += ["## Thresholds changed after a run", ""]
+    lines += ["## Thresholds and decision rules changed after a run", ""]
     if changes:
         lines += ["| Chapter | Threshold | Old | New | Why |", "|---|---|---|---|---|"]
         lines += [f"| {t['chapter']} | `{t['name']}` | {_cell(t['old'])} | {_cell(t['new'])} | {_cell(t['reason'])} |"

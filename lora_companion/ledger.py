@@ -33,7 +33,7 @@ _TEXT_OR_NULL = {"type": ["string", "null"]}
 CLAIM_SCHEMA = {
     "type": "object",
     "required": ["id", "paper", "statement", "test", "measured", "verdict", "kind", "source", "hypotheses",
-                 "seeds", "interval", "model", "figure", "chapter", "notebook"],
+                 "seeds", "interval", "interval_method", "model", "figure", "chapter", "notebook"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$"},
@@ -50,6 +50,7 @@ CLAIM_SCHEMA = {
         "seeds": {"type": ["integer", "null"], "minimum": 1},
         "interval": {"oneOf": [{"type": "null"},
                                {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}]},
+        "interval_method": _TEXT_OR_NULL,
         "model": _TEXT_OR_NULL,
         "figure": _TEXT_OR_NULL,
         "chapter": {"type": "string"},

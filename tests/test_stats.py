@@ -3,9 +3,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy import stats as sps
 
 from lora_companion.stats import (bootstrap_interval, clopper_pearson, decide, decide_rate, loglog_slope, loglog_slopes,
-                                  seeds_for_power, side)
+                                  seeds_for_power, side, t_interval)
 
 
 def test_loglog_slope_recovers_power_laws():
@@ -102,3 +103,27 @@ def test_seeds_for_power_gives_the_promised_power_in_simulation():
     assert abs((lower > 0).double().mean().item() - 0.95) < 0.01
     short = draws[:, : n // 4]                                       # a quarter of the seeds: far less power
     assert (short.mean(1) - 1.959964 * short.std(1) / math.sqrt(n // 4) > 0).double().mean().item() < 0.6
+
+
+def test_t_interval_is_scipys_student_interval_and_decide_uses_it_for_the_mean():
+    x = torch.tensor([0.3, 1.2, -0.4, 0.9, 0.5, 1.6])
+    mean, (lo, hi) = t_interval(x)
+    ref = sps.t.interval(0.95, len(x) - 1, loc=x.double().mean().item(), scale=sps.sem(x.double().numpy()))
+    assert math.isclose(mean, x.double().mean().item()) and np.allclose((lo, hi), ref, rtol=1e-12)
+    d = decide(x, 0.0, ">")
+    assert d.interval == (lo, hi) and d.method.startswith("Student-t")
+    assert decide(x, 0.0, ">", "median").method.startswith("bootstrap")
+    with pytest.raises(ValueError, match="samples"):
+        t_interval(torch.ones(2, 3))
+
+
+def test_t_interval_covers_at_its_level_where_the_percentile_bootstrap_does_not():
+    """Coverage of the true mean over 20,000 normal data sets of 4 seeds: the t interval's is 95 %; the
+    percentile bootstrap's half-width, 1.96·s·√((n−1)/n)/√n, covers only about 81 %."""
+    n, reps = 4, 20000
+    x = torch.randn(reps, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    t = sps.t.ppf(0.975, n - 1)
+    se = x.std(1) / math.sqrt(n)
+    assert abs((x.mean(1).abs() < t * se).double().mean().item() - 0.95) < 0.01
+    boot_half = 1.959964 * math.sqrt((n - 1) / n) * se
+    assert (x.mean(1).abs() < boot_half).double().mean().item() < 0.85

@@ -303,13 +303,13 @@ def digits_claims(res: DigitsResult) -> list[Claim]:
               statement="One rank-r step along the small-batch full gradient, with a tuned step size, already "
                         "improves the pre-trained model on the new task (digits analogue).",
               test=f"per seed, test accuracy after the one-step update (step size best on the seed mean) minus the "
-                   f"pre-trained accuracy; mean ≥ {ONE_STEP_GAIN_MIN:g} points (95 % bootstrap)",
+                   f"pre-trained accuracy; mean ≥ {ONE_STEP_GAIN_MIN:g} points (95 % interval)",
               measured=float(res.one_step_gain.mean()), decision=d_gain, figure="fig-loraone-digits"),
         check("loraone-digits-tracks-ft", paper="zhang2025loraone", kind="empirical", source="Fig. 1(c)",
               statement="Under GD, LoRA-One's trajectory stays closer to full fine-tuning than LoRA's (digits "
                         "analogue of MNIST).",
               test="per seed, mean over steps of |log L(t) − log L_full(t)| (tuned step sizes); LoRA minus LoRA-One, "
-                   "mean > 0 (95 % bootstrap)",
+                   "mean > 0 (95 % interval)",
               measured=f"LoRA-One {trajectory_distance(res, 'lora_one').mean().item():.3f}, "
                        f"LoRA {trajectory_distance(res, 'lora').mean().item():.3f}",
               decision=d_track, figure="fig-loraone-digits"),

@@ -99,20 +99,20 @@ def one_step_claims(res: OneStepResult) -> list[Claim]:
               statement="The spectral init alone has ‖A₀B₀ − Δ‖_op ≤ ε‖Δ‖_op with ε of the order of "
                         "‖XᵀX/N − I‖_op ~ √(d/N) (Eq. 8).",
               test=f"per seed, log-log slope of the error against N/d; its mean in ({SLOPE_N_RANGE[0]}, "
-                   f"{SLOPE_N_RANGE[1]}) (theory −½; 95 % bootstrap interval)",
+                   f"{SLOPE_N_RANGE[1]}) (theory −½; 95 % interval)",
               measured=float(slopes.mean()), decision=d_rate, hypotheses=hyps,
               figure="fig-loraone-one-step"),
         check("loraone-one-step-kappa", paper="zhang2025loraone", kind="theorem", source="Thm 3.3, Eq. 8",
               statement="The guarantee ‖A₀B₀ − Δ‖_op ≤ λ*_{r*}/2 needs ε ≤ 1/(2κ): the sample size it takes grows "
                         "with the condition number κ (like κ² for ε ~ √(d/N)).",
               test=f"per seed, the smallest N/d (grid ×√2) with ‖A₀B₀ − Δ‖_op ≤ λ*_{{r*}}/2 at each κ; log-log slope "
-                   f"against κ, mean > {N_KAPPA_SLOPE_MIN:g} (95 % bootstrap; inconclusive if the grid censors)",
+                   f"against κ, mean > {N_KAPPA_SLOPE_MIN:g} (95 % interval; inconclusive if the grid censors)",
               measured=f"median N/d needed {med_need} at κ = {[round(k) for k in res.kappas]}",
               decision=d_kappa, hypotheses=hyps, figure="fig-loraone-one-step"),
         check("loraone-relu-gamma", paper="zhang2025loraone", kind="theorem", source="Lemma D.5",
               statement="For the ReLU model E[G♮] ≈ Δ/2, so γ = 2 is the right spectral-init scale.",
               test=f"per seed, relative Frobenius error with γ = 2 over that with γ = 1; mean < "
-                   f"{RELU_GAMMA_RATIO_MAX} (95 % bootstrap)",
+                   f"{RELU_GAMMA_RATIO_MAX} (95 % interval)",
               measured=float(ratio.mean()), decision=d_gamma, figure="fig-loraone-one-step",
               hypotheses=[Hypothesis("Gaussian x, ReLU teacher (Sec. 2.1)", "x ~ N(0, I_d)", True),
                           Hypothesis("exact rank r = r*", res.r, res.r == res.r_star)]),

@@ -123,14 +123,14 @@ def portrait_claims(res: PortraitResult) -> list[Claim]:
               statement="Starting points of (Spectral-init) are consistently closer to the set of global minimizers "
                         "than those of (LoRA-init), across random seeds.",
               test="d = 2, k = r = 1; per seed, Euclidean distance of the (LoRA-init) start to the curve ab = β minus "
-                   "that of the (Spectral-init) start; mean > 0 (95 % bootstrap)",
+                   "that of the (Spectral-init) start; mean > 0 (95 % interval)",
               measured=round(d_gap.estimate, 3), decision=d_gap, figure="fig-loraone-portrait"),
         check("loraone-fig3-fewer-steps", paper="zhang2025loraone", kind="empirical", source="Fig. 3",
               statement="Gradient descent from (Spectral-init) needs significantly fewer steps to reach a global "
                         "minimizer than from (LoRA-init).",
               test=f"same GD step size for both; per seed, steps to ‖ab − β‖/‖β‖ ≤ {EARLY_TARGET:g} from (LoRA-init) "
                    f"over steps from (Spectral-init) (never: budget + 1); mean ≥ {INIT_ADVANTAGE_MIN:g} "
-                   "(95 % bootstrap)",
+                   "(95 % interval)",
               measured=round(d_steps.estimate, 2), decision=d_steps, figure="fig-loraone-portrait"),
     ]
 

@@ -70,7 +70,7 @@ def kappa_claims(res: KappaResult) -> list[Claim]:
                             "has a κ-free rate.",
                   test=f"per seed, steps to relative risk {res.target:g} at κ = {res.kappas[-1]:g} over those at "
                        f"κ = {res.kappas[0]:g} (tuned step sizes): mean ≤ {PRECOND_KAPPA_MAX} for preconditioned GD "
-                       f"and ≥ {GD_KAPPA_MIN} for GD (95 % bootstrap intervals)",
+                       f"and ≥ {GD_KAPPA_MIN} for GD (95 % intervals)",
                   measured=f"precond ×{p.mean().item():.2f}, GD ×{g.mean().item():.2f}",
                   decision=d_p, passed=combine([d_p, d_g]), figure="fig-loraone-kappa",
                   hypotheses=[Hypothesis("spectral init, r = r*", res.r_ratio, res.r_ratio == 1.0),

@@ -1,8 +1,8 @@
 """LoRA-One (Zhang, Liu, Chen 2025): every claim threshold of the chapter, each with its justification.
 
 They are fixed before any run; the claims functions of the experiment modules only compare measurements with them.
-Statistical claims are decided over seeds (:func:`lora_companion.stats.decide`: a 95 % bootstrap interval of the
-statistic must lie wholly on the claimed side of the threshold).
+Statistical claims are decided over seeds (:func:`lora_companion.stats.decide`: a 95 % interval of the statistic,
+Student-t for a mean and percentile bootstrap otherwise, must lie wholly on the claimed side of the threshold).
 """
 from ...claims import ThresholdChange
 

@@ -57,7 +57,7 @@ def generalization_claims(g: GeneralizationResult) -> list[Claim]:
         check("ntk-generalization-rate", paper="jang2024lora", kind="extension",
               statement="The nuclear-norm solution's generalization gap falls at least like the 1/√N of the paper's "
                         "Rademacher bound (claim (iii) is an upper bound; the decay of the actual gap is our question).",
-              test=f"bootstrap 95 % interval of the mean per-seed log-log slope of the gap (test − train loss) "
+              test=f"95 % interval of the mean per-seed log-log slope of the gap (test − train loss) "
                    f"against N below {GEN_SLOPE_MAX} (seeds with a non-positive gap are dropped)",
               measured=d.estimate if d else float("nan"), passed=d.passed if d else None, decision=d,
               figure="fig-ntk-generalization"),

@@ -72,13 +72,13 @@ def rank_bound_claims(claim_id: str, setting: str, rank: torch.Tensor, pataki: t
 
 def sqrt_growth_claims(Ns, rank: torch.Tensor) -> list[Claim]:
     """Extension: rank(δ*) grows roughly like √N. ``rank`` (n_seeds, n_N) per seed (one K, one λ — or rows stacked
-    over them); decided on the bootstrap interval of the mean per-seed log-log slope."""
+    over them); decided on the Student-t interval of the mean per-seed log-log slope."""
     slopes = torch.tensor([loglog_slope(Ns, row.double().clamp_min(0.5)) for row in rank])
     d = decide_between(slopes, *SQRT_SLOPE_RANGE)
     return [check("ntk-rank-sqrt-growth", paper="jang2024lora", kind="extension",
                   statement="The rank of the nuclear-norm solution grows roughly like √N (the bound r_P(KN) ≈ √(2KN) "
                             "is an upper bound; the growth of the actual rank is our question).",
-                  test=f"bootstrap 95 % interval of the mean per-seed log-log slope of rank(δ*_λ) against N inside "
+                  test=f"95 % interval of the mean per-seed log-log slope of rank(δ*_λ) against N inside "
                        f"({SQRT_SLOPE_RANGE[0]}, {SQRT_SLOPE_RANGE[1]})",
                   measured=d.estimate, decision=d, figure="fig-ntk-rank-vs-n")]
 

@@ -159,6 +159,6 @@ def drift_claims(slopes: torch.Tensor) -> list[Claim]:
     return [check("ntk-linearization-drift", paper="jang2024lora", kind="extension",
                   statement="Under lazy scaling α, LoRA training of the true network follows the linearized model "
                             "the theory analyses, to O(1/α) (Chizat, Oyallon, Bach 2019; the paper assumes it).",
-                  test=f"bootstrap 95 % interval of the mean per-draw log-log slope of the final relative drift against "
+                  test=f"95 % interval of the mean per-draw log-log slope of the final relative drift against "
                        f"α inside ({DRIFT_SLOPE_RANGE[0]}, {DRIFT_SLOPE_RANGE[1]}) (Taylor: −1)",
                   measured=d.estimate, decision=d, figure="fig-ntk-drift")]

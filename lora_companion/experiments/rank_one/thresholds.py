@@ -1,8 +1,9 @@
 """Claim thresholds of the rank-1 chapter (Dayi & Chen, COLT 2025): all in one place, each with its derivation.
 
-Every statistical claim is decided over seeds by :func:`lora_companion.stats.decide` (bootstrap interval of a
-statistic) or :func:`lora_companion.stats.decide_rate` (Clopper–Pearson interval of a success rate) against one of
-these thresholds: ``reproduced`` when the whole 95 % interval lies on the claimed side.
+Every statistical claim is decided over seeds by :func:`lora_companion.stats.decide` (Student-t interval of a
+mean, percentile bootstrap interval of any other statistic) or :func:`lora_companion.stats.decide_rate`
+(Clopper–Pearson interval of a success rate) against one of these thresholds: ``reproduced`` when the whole 95 %
+interval lies on the claimed side.
 """
 from lora_companion.claims import ThresholdChange
 
