@@ -136,7 +136,7 @@ def seeds_for_power(samples, threshold: float, level: float = LEVEL, power: floa
     ``samples``: the n at which the ``level`` interval of the mean lies wholly on μ's side of ``threshold`` with
     probability ``power`` (normal approximation of the interval, one-sided power):
 
-        n = ((z_{(1+level)/2} + z_power) · σ / |μ − threshold|)²,   rounded up; ∞ when μ = threshold.
+        n = ((z_{(1+level)/2} + z_power) · σ / |μ − threshold|)²,   rounded up, at least 2; ∞ when μ = threshold.
 
     A run with far fewer seeds than this gives a verdict that another base seed can flip."""
     x = torch.as_tensor(samples, dtype=torch.float64)
@@ -146,7 +146,7 @@ def seeds_for_power(samples, threshold: float, level: float = LEVEL, power: floa
     if effect == 0:
         return float("inf")
     z = sps.norm.ppf((1 + level) / 2) + sps.norm.ppf(power)
-    return float(np.ceil((z * x.std().item() / effect) ** 2))
+    return max(2.0, float(np.ceil((z * x.std().item() / effect) ** 2)))
 
 
 def clopper_pearson(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:

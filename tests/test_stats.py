@@ -87,6 +87,7 @@ def test_seeds_for_power_is_the_normal_sample_size_formula():
     assert seeds_for_power(x, 0.5) > n                        # a smaller margin needs more seeds
     assert seeds_for_power(x, 0.0, power=0.5) < n
     assert seeds_for_power(torch.tensor([1.0, -1.0]), 0.0) == math.inf
+    assert seeds_for_power(torch.tensor([1.0, 1.0, 1.0]), 0.0) == 2           # no spread: an interval needs 2
     with pytest.raises(ValueError, match="samples"):
         seeds_for_power(torch.tensor([1.0]), 0.0)
 

@@ -249,7 +249,7 @@ def seeds_needed(res: LoRAOneResult) -> dict[str, tuple[float, float]]:
     reaches the same verdict with 95 % probability: :func:`stats.seeds_for_power`)."""
     out = {}
     for cid, (x, thr) in paired_effects(res).items():
-        out[cid] = (abs(x.mean().item() - thr) / x.std().item(), stats.seeds_for_power(x, thr))
+        out[cid] = ((x.mean() - thr).abs() / x.std()).item(), stats.seeds_for_power(x, thr)
     return out
 
 
